@@ -1,0 +1,186 @@
+import type {
+  ActivityTask,
+  FailureInfo,
+  HeartbeatResponse,
+  HistoryEvent,
+  Payload,
+  PendingEvent,
+  WorkflowTask,
+  WorkflowTaskCompletion,
+  WorkflowTaskCompletionResult,
+  WorkflowTaskFailure,
+} from './protocol/index.js';
+
+/** Status names as Temporal's. */
+export type WorkflowExecutionStatus =
+  | 'RUNNING'
+  | 'COMPLETED'
+  | 'FAILED'
+  | 'CANCELLED'
+  | 'TERMINATED'
+  | 'CONTINUED_AS_NEW'
+  | 'TIMED_OUT';
+
+/** Names a run: the open (or latest) run of a workflow id, or one run exactly. */
+export interface WorkflowRef {
+  readonly workflowId: string;
+  readonly runId?: string;
+}
+
+export interface StartWorkflowRequest {
+  readonly workflowId: string;
+  readonly workflowType: string;
+  readonly taskQueue: string;
+  readonly args?: readonly Payload[];
+  /** Who started it, recorded in history. */
+  readonly identity?: string;
+}
+
+export interface StartWorkflowResponse {
+  readonly runId: string;
+}
+
+export interface WorkflowDescription {
+  readonly namespace: string;
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly workflowType: string;
+  readonly taskQueue: string;
+  readonly status: WorkflowExecutionStatus;
+  /** ms since epoch (database clock) */
+  readonly startTime: number;
+  readonly closeTime?: number;
+  readonly historyLength: number;
+  /** Events waiting for the next workflow task. */
+  readonly pendingEventCount: number;
+  readonly pendingActivityCount: number;
+  readonly pendingTimerCount: number;
+  /** Set while the run's workflow task keeps failing (non-determinism, a workflow bug). */
+  readonly workflowTaskFailure?: { readonly attempt: number; readonly cause: string; readonly message: string };
+}
+
+export interface HistoryPage {
+  readonly events: readonly HistoryEvent[];
+  /** Pass back as `fromEventId` for the next page; absent on the last page. */
+  readonly nextEventId?: number;
+}
+
+export interface GetHistoryOptions {
+  /** First event id to return (default 1). */
+  readonly fromEventId?: number;
+  /** Last event id to return, inclusive. */
+  readonly toEventId?: number;
+  /** Default 1000, maximum 10000. */
+  readonly pageSize?: number;
+}
+
+/** How a run closed. */
+export type WorkflowOutcome =
+  | { readonly status: 'COMPLETED'; readonly runId: string; readonly result: Payload }
+  | { readonly status: 'FAILED'; readonly runId: string; readonly failure: FailureInfo }
+  | { readonly status: 'CANCELLED'; readonly runId: string; readonly details?: Payload }
+  | { readonly status: 'TERMINATED'; readonly runId: string; readonly reason?: string }
+  | { readonly status: 'TIMED_OUT'; readonly runId: string }
+  | { readonly status: 'CONTINUED_AS_NEW'; readonly runId: string; readonly newRunId: string };
+
+export interface PollRequest {
+  readonly taskQueue: string;
+  /** How many tasks to claim at most in one go (the caller's free slots). */
+  readonly maxTasks: number;
+  readonly identity: string;
+  /** Long-poll: how long to wait for work before returning an empty list. Default 10 s. */
+  readonly waitMs?: number;
+  /** Aborting returns an empty list at once. */
+  readonly signal?: AbortSignal;
+}
+
+export interface PollWorkflowTasksRequest extends PollRequest {
+  /** Workflow types the caller can run; recorded so `startWorkflow` can refuse unknown types. */
+  readonly workflowTypes?: readonly string[];
+}
+
+export interface ActivityCompletion {
+  readonly result: Payload;
+  readonly identity: string;
+}
+
+export interface ActivityFailureReport {
+  readonly failure: FailureInfo;
+  readonly identity: string;
+}
+
+/**
+ * Every operation on Chronicle, in one interface. `PgEngine` implements it against
+ * PostgreSQL; `HttpEngine` (later) implements it over the server's HTTP API. Clients and
+ * workers are written against this interface only.
+ *
+ * Errors are `ChronicleError`s with a stable `code` (see docs/errors.md).
+ */
+export interface Engine {
+  /** The namespace every call of this engine acts in. */
+  readonly namespace: string;
+
+  /**
+   * Starts a run. Fails with WorkflowExecutionAlreadyStartedError when a run with this
+   * workflow id is open, InvalidArgumentError for bad input (nothing is written).
+   */
+  startWorkflow(req: StartWorkflowRequest): Promise<StartWorkflowResponse>;
+
+  /** Describes the open run of `workflowId`, or the latest run, or `runId` exactly. */
+  describeWorkflow(ref: WorkflowRef): Promise<WorkflowDescription>;
+
+  /** One page of a run's history, in event-id order. */
+  getHistory(ref: WorkflowRef, options?: GetHistoryOptions): Promise<HistoryPage>;
+
+  /** Events that happened to the run but wait for its next workflow task to be recorded. */
+  getPendingEvents(ref: WorkflowRef): Promise<readonly PendingEvent[]>;
+
+  /**
+   * Waits until the run closes and returns how. Resolves immediately for a closed run.
+   * Rejects with an AbortError when `signal` aborts.
+   */
+  awaitOutcome(ref: WorkflowRef, options?: { readonly signal?: AbortSignal }): Promise<WorkflowOutcome>;
+
+  /**
+   * Asks the run to cancel: its workflow sees a cancellation at the next workflow task and
+   * decides how to end. Idempotent while the run is open.
+   */
+  requestCancelWorkflow(ref: WorkflowRef, options?: { readonly reason?: string; readonly identity?: string }): Promise<void>;
+
+  /** Ends the run at once, without running workflow code. Pending activities and timers are dropped. */
+  terminateWorkflow(ref: WorkflowRef, options?: { readonly reason?: string; readonly identity?: string }): Promise<void>;
+
+  /** Claims up to `maxTasks` workflow tasks of a queue, waiting up to `waitMs` for one. */
+  pollWorkflowTasks(req: PollWorkflowTasksRequest): Promise<WorkflowTask[]>;
+
+  /**
+   * Records the task's input events and the events of its commands, atomically, and
+   * schedules the activities and timers they ask for. Rejects with StaleTaskError when the
+   * token lost its lease; nothing is written then.
+   */
+  completeWorkflowTask(taskToken: string, completion: WorkflowTaskCompletion): Promise<WorkflowTaskCompletionResult>;
+
+  /**
+   * The worker could not run the task (non-determinism, a plain Error thrown by workflow
+   * code, a deadlock). The run stays open; the task is retried after a capped backoff.
+   */
+  failWorkflowTask(taskToken: string, failure: WorkflowTaskFailure): Promise<void>;
+
+  /** Claims up to `maxTasks` activity attempts: highest priority first, then oldest. */
+  pollActivityTasks(req: PollRequest): Promise<ActivityTask[]>;
+
+  /** Records the activity's result. StaleTaskError when the lease was lost. */
+  completeActivityTask(taskToken: string, completion: ActivityCompletion): Promise<void>;
+
+  /**
+   * Reports a failed attempt. The engine applies the retry policy: a later attempt is
+   * scheduled, or the final failure is recorded for the workflow.
+   */
+  failActivityTask(taskToken: string, report: ActivityFailureReport): Promise<void>;
+
+  /** Extends the lease (when a heartbeat timeout is set) and stores `details` for the next attempt. */
+  heartbeatActivityTask(taskToken: string, details?: Payload): Promise<HeartbeatResponse>;
+
+  /** Releases connections and stops background work started by this engine. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,87 @@
+import type { WorkflowCommand } from './commands.js';
+import type { HistoryEvent, PendingEvent } from './events.js';
+import type { FailureInfo } from './failures.js';
+import type { Payload } from './payloads.js';
+
+/**
+ * A claimed workflow task: the worker must run the workflow over `events` and answer with
+ * `completeWorkflowTask` or `failWorkflowTask` before the lease runs out.
+ */
+export interface WorkflowTask {
+  /** Opaque; identifies this claim (run + lease). A stale token is rejected. */
+  readonly taskToken: string;
+  readonly namespace: string;
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly workflowType: string;
+  readonly taskQueue: string;
+  /** 1 for the first try; higher after failures or lost leases. */
+  readonly attempt: number;
+  /** Database time (ms since epoch) at claim: the workflow's `Date.now()` for this task. */
+  readonly startedAt: number;
+  /**
+   * Id of the last WorkflowTaskCompleted event (0 before the first). A worker whose cached
+   * run stopped at this event can apply `events` directly; any other worker replays the
+   * history up to this event first.
+   */
+  readonly previousCompletedEventId: number;
+  /** Number of events in the history right now. */
+  readonly historyLength: number;
+  /**
+   * What the workflow has not seen yet, in order: history events after
+   * `previousCompletedEventId` (only WorkflowExecutionStarted, for a first task), then the
+   * pending events of the run's inbox.
+   */
+  readonly events: ReadonlyArray<HistoryEvent | PendingEvent>;
+}
+
+export interface WorkflowTaskCompletion {
+  readonly commands: readonly WorkflowCommand[];
+  /** Identity of the worker (host:pid by default); recorded in history. */
+  readonly identity: string;
+}
+
+export interface WorkflowTaskCompletionResult {
+  /** Event id of the WorkflowTaskCompleted appended: the worker caches the run at this point. */
+  readonly completedEventId: number;
+  /** True when the run closed with this completion. */
+  readonly closed: boolean;
+}
+
+export interface WorkflowTaskFailure {
+  readonly cause: 'NON_DETERMINISM' | 'WORKFLOW_ERROR' | 'DEADLOCK' | 'BAD_COMMAND';
+  readonly failure: FailureInfo;
+  readonly identity: string;
+}
+
+/** A claimed activity attempt. */
+export interface ActivityTask {
+  readonly taskToken: string;
+  readonly namespace: string;
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly workflowType: string;
+  readonly activityType: string;
+  /** Temporal-style activity id: the activity's seq within its run, as a string. */
+  readonly activityId: string;
+  readonly taskQueue: string;
+  readonly args: readonly Payload[];
+  /** 1-based. */
+  readonly attempt: number;
+  /** Details of the last heartbeat of an earlier attempt (or this one), if any. */
+  readonly heartbeatDetails?: Payload;
+  readonly priority: number;
+  /** Database times, ms since epoch. */
+  readonly scheduledAt: number;
+  readonly startedAt: number;
+  /** When the engine will consider this attempt timed out unless a heartbeat extends it. */
+  readonly leaseExpiresAt: number;
+  readonly startToCloseTimeoutMs: number;
+  readonly heartbeatTimeoutMs?: number;
+  readonly scheduleToCloseTimeoutMs?: number;
+}
+
+export interface HeartbeatResponse {
+  /** The workflow asked for this activity to be cancelled. */
+  readonly cancelRequested: boolean;
+}
