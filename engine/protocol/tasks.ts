@@ -37,6 +37,8 @@ export interface WorkflowTask {
 
 export interface WorkflowTaskCompletion {
   readonly commands: readonly WorkflowCommand[];
+  /** The `Date.now()` the workflow saw: the task's `startedAt`. Recorded so replay sees it too. */
+  readonly workflowTime: number;
   /** Identity of the worker (host:pid by default); recorded in history. */
   readonly identity: string;
 }

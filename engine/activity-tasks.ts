@@ -1,0 +1,278 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './db/database.js';
+import { StaleTaskError } from './errors.js';
+import { deliverTail } from './inbox.js';
+import type { ActivityTask, FailureInfo, HeartbeatResponse, ResolvedRetryPolicy, TimeoutType } from './protocol/index.js';
+import { decideRetry } from './retry.js';
+import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
+import { payloadJson, validatePayload } from './validation.js';
+import { CHANNELS } from './wakeups.js';
+
+interface ActivityTaskRow {
+  id: string;
+  namespace: string;
+  run_id: string;
+  seq: number;
+  workflow_id: string;
+  workflow_type: string;
+  workflow_task_queue: string;
+  activity_type: string;
+  task_queue: string;
+  args: unknown[];
+  priority: number;
+  attempt: number;
+  lease_id: string;
+  heartbeat_details: unknown;
+  last_failure: FailureInfo | null;
+  start_to_close_ms: number;
+  heartbeat_timeout_ms: number | null;
+  retry_policy: ResolvedRetryPolicy;
+  scheduled_ms: string;
+  started_ms: string;
+  lease_ms: string;
+  deadline_ms: string | null;
+}
+
+const MS = (col: string) => sql.raw(`(extract(epoch FROM ${col}) * 1000)::bigint`);
+
+/**
+ * Claims up to `max` visible activity tasks of a queue: highest priority first, then the
+ * longest-visible, then oldest (the order of the activity_tasks_claim index, so Postgres
+ * walks the index and stops after `max` rows). SKIP LOCKED lets concurrent pollers take
+ * disjoint tasks without waiting. One autocommit statement: the claim costs one round trip.
+ *
+ * The lease ends at the earliest of start + startToClose, start + heartbeatTimeout and the
+ * scheduleToClose deadline; heartbeats push the heartbeat part forward.
+ */
+export async function claimActivityTasks(
+  db: Kysely<Database>,
+  namespace: string,
+  taskQueue: string,
+  max: number,
+  identity: string,
+): Promise<ActivityTask[]> {
+  const { rows } = await sql<ActivityTaskRow>`
+    WITH c AS MATERIALIZED (
+      SELECT id FROM chronicle.activity_tasks
+      WHERE namespace = ${namespace} AND task_queue = ${taskQueue} AND status = 'pending' AND visible_at <= now()
+      ORDER BY priority DESC, visible_at, id
+      LIMIT ${max}
+      FOR UPDATE SKIP LOCKED
+    )
+    UPDATE chronicle.activity_tasks t
+    SET status = 'running', lease_id = gen_random_uuid(), started_at = now(), last_heartbeat_at = NULL, identity = ${identity},
+        lease_expires_at = least(
+          now() + make_interval(secs => t.start_to_close_ms / 1000.0),
+          now() + make_interval(secs => coalesce(t.heartbeat_timeout_ms, t.start_to_close_ms) / 1000.0),
+          coalesce(t.schedule_to_close_deadline, 'infinity'))
+    FROM c WHERE t.id = c.id
+    RETURNING t.id, t.namespace, t.run_id, t.seq, t.workflow_id, t.workflow_type, t.activity_type, t.task_queue, t.args,
+      t.priority, t.attempt, t.lease_id, t.heartbeat_details, t.start_to_close_ms, t.heartbeat_timeout_ms,
+      ${MS('t.scheduled_at')} AS scheduled_ms, ${MS('t.started_at')} AS started_ms, ${MS('t.lease_expires_at')} AS lease_ms,
+      ${MS('t.schedule_to_close_deadline')} AS deadline_ms`.execute(db);
+  rows.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
+  return rows.map(toActivityTask);
+}
+
+function toActivityTask(r: ActivityTaskRow): ActivityTask {
+  return {
+    taskToken: encodeActivityTaskToken({ taskId: r.id, runId: r.run_id, leaseId: r.lease_id }),
+    namespace: r.namespace,
+    workflowId: r.workflow_id,
+    runId: r.run_id,
+    workflowType: r.workflow_type,
+    activityType: r.activity_type,
+    activityId: String(r.seq),
+    taskQueue: r.task_queue,
+    args: r.args,
+    attempt: r.attempt,
+    ...(r.heartbeat_details !== null && r.heartbeat_details !== undefined ? { heartbeatDetails: r.heartbeat_details } : {}),
+    priority: r.priority,
+    scheduledAt: Number(r.scheduled_ms),
+    startedAt: Number(r.started_ms),
+    leaseExpiresAt: Number(r.lease_ms),
+    startToCloseTimeoutMs: r.start_to_close_ms,
+    ...(r.heartbeat_timeout_ms !== null ? { heartbeatTimeoutMs: r.heartbeat_timeout_ms } : {}),
+    ...(r.deadline_ms !== null ? { scheduleToCloseTimeoutMs: Number(r.deadline_ms) - Number(r.scheduled_ms) } : {}),
+  };
+}
+
+/** Milliseconds until the next pending task of the queue becomes visible, if any (for the poller's sleep). */
+export async function msUntilNextVisibleActivity(db: Kysely<Database>, namespace: string, taskQueue: string): Promise<number | undefined> {
+  const { rows } = await sql<{ ms: number | null }>`
+    SELECT (extract(epoch FROM min(visible_at) - now()) * 1000)::float8 AS ms
+    FROM chronicle.activity_tasks WHERE namespace = ${namespace} AND task_queue = ${taskQueue} AND status = 'pending'`.execute(db);
+  const ms = rows[0]?.ms;
+  return ms === null || ms === undefined ? undefined : Math.max(0, ms);
+}
+
+/**
+ * Records an activity's result, in one statement and one commit: the attempt's row is
+ * deleted (only if this token still holds its lease), the result goes to the run's inbox,
+ * and the run gets a workflow task.
+ *
+ * The `ex` CTE locks the run's executions row and `done` joins it, so the run row is
+ * locked before the activity row: the same order as a workflow-task completion that
+ * closes the run (run, then its rows), hence no deadlock between the two.
+ */
+export async function completeActivityTask(db: Kysely<Database>, taskToken: string, result: unknown, identity: string): Promise<void> {
+  const t = decodeActivityTaskToken(taskToken);
+  validatePayload('result', result);
+  const { rows } = await sql<{ delivered: number }>`
+    WITH ex AS (
+      SELECT run_id FROM chronicle.executions WHERE run_id = ${t.runId} FOR NO KEY UPDATE
+    ), done AS (
+      DELETE FROM chronicle.activity_tasks a USING ex
+      WHERE a.id = ${t.taskId} AND a.run_id = ex.run_id AND a.lease_id = ${t.leaseId} AND a.status = 'running'
+      RETURNING a.run_id, a.namespace, a.workflow_task_queue, a.seq, a.attempt, a.last_failure
+    ), delivered AS (
+      SELECT run_id, namespace, workflow_task_queue AS task_queue, 'ActivityTaskCompleted'::text AS event_type,
+             jsonb_build_object('seq', seq, 'result', ${payloadJson(result)}::jsonb, 'attempt', attempt, 'identity', ${identity}::text)
+               || CASE WHEN last_failure IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('lastFailure', last_failure) END AS attributes,
+             1 AS ord
+      FROM done
+    ) ${deliverTail()}`.execute(db);
+  if (!rows[0] || rows[0].delivered === 0) throw new StaleTaskError(taskToken, 'the lease expired, the activity was already completed, or its run closed');
+}
+
+interface LockedAttempt {
+  row: Omit<ActivityTaskRow, 'scheduled_ms' | 'started_ms' | 'lease_ms'> & { last_heartbeat_ms: string | null };
+  nowMs: number;
+}
+
+async function lockAttempt(trx: Transaction<Database>, runId: string, where: ReturnType<typeof sql>): Promise<LockedAttempt | undefined> {
+  const { rows } = await sql<LockedAttempt['row'] & { now_ms: string }>`
+    WITH ex AS (SELECT run_id FROM chronicle.executions WHERE run_id = ${runId} FOR NO KEY UPDATE)
+    SELECT a.*, ${MS('a.schedule_to_close_deadline')} AS deadline_ms, ${MS('a.last_heartbeat_at')} AS last_heartbeat_ms,
+           (extract(epoch FROM now()) * 1000)::bigint AS now_ms
+    FROM chronicle.activity_tasks a JOIN ex ON ex.run_id = a.run_id
+    WHERE ${where}
+    FOR UPDATE OF a`.execute(trx);
+  const row = rows[0];
+  return row ? { row, nowMs: Number(row.now_ms) } : undefined;
+}
+
+/**
+ * A failed attempt (thrown error or timed-out lease). The retry policy decides: another
+ * attempt after a jittered backoff (same row, attempt + 1, invisible until then), or the
+ * final failure, which goes to the workflow with the attempt count and retry state.
+ */
+async function applyAttemptFailure(
+  trx: Transaction<Database>,
+  locked: LockedAttempt,
+  failure: FailureInfo,
+  random: () => number,
+  timeoutType?: TimeoutType,
+): Promise<void> {
+  const { row, nowMs } = locked;
+  const decision = decideRetry({
+    policy: row.retry_policy,
+    attempt: row.attempt,
+    failure,
+    now: nowMs,
+    ...(row.deadline_ms !== null ? { scheduleToCloseDeadline: Number(row.deadline_ms) } : {}),
+    random,
+  });
+  if (decision.retry) {
+    await sql`
+      UPDATE chronicle.activity_tasks
+      SET status = 'pending', attempt = ${decision.nextAttempt}, visible_at = now() + make_interval(secs => ${decision.delayMs / 1000}),
+          lease_id = NULL, lease_expires_at = NULL, started_at = NULL, last_failure = ${JSON.stringify(failure)}::jsonb
+      WHERE id = ${row.id}`.execute(trx);
+    // Wake pollers so they re-arm their sleep for the new visibility time.
+    await sql`SELECT pg_notify(${CHANNELS.activityTask}, ${row.namespace + '/' + row.task_queue})`.execute(trx);
+    return;
+  }
+  const attributes = timeoutType
+    ? { seq: row.seq, failure, attempt: row.attempt, timeoutType, retryState: decision.retryState }
+    : { seq: row.seq, failure, attempt: row.attempt, retryState: decision.retryState };
+  await sql`
+    WITH done AS (DELETE FROM chronicle.activity_tasks WHERE id = ${row.id}),
+    delivered AS (
+      SELECT ${row.run_id}::uuid AS run_id, ${row.namespace}::text AS namespace, ${row.workflow_task_queue}::text AS task_queue,
+             ${timeoutType ? 'ActivityTaskTimedOut' : 'ActivityTaskFailed'}::text AS event_type,
+             ${JSON.stringify(attributes)}::jsonb AS attributes, 1 AS ord
+    ) ${deliverTail()}`.execute(trx);
+}
+
+export async function failActivityTask(
+  db: Kysely<Database>,
+  taskToken: string,
+  failure: FailureInfo,
+  random: () => number,
+): Promise<void> {
+  const t = decodeActivityTaskToken(taskToken);
+  await db.transaction().execute(async (trx) => {
+    const locked = await lockAttempt(trx, t.runId, sql`a.id = ${t.taskId} AND a.lease_id = ${t.leaseId} AND a.status = 'running'`);
+    if (!locked) throw new StaleTaskError(taskToken, 'the lease expired, the activity was already completed, or its run closed');
+    await applyAttemptFailure(trx, locked, failure, random);
+  });
+}
+
+/**
+ * Stores heartbeat details and, when a heartbeat timeout is set, pushes the lease to
+ * now + heartbeatTimeout (never past start + startToClose or the scheduleToClose deadline).
+ * Autocommit, one round trip. Zero rows means the lease is gone: the caller must stop.
+ */
+export async function heartbeatActivityTask(db: Kysely<Database>, taskToken: string, details: unknown): Promise<HeartbeatResponse> {
+  const t = decodeActivityTaskToken(taskToken);
+  if (details !== undefined) validatePayload('details', details);
+  const { rows } = await sql<{ cancel_requested: boolean }>`
+    UPDATE chronicle.activity_tasks
+    SET last_heartbeat_at = now(),
+        heartbeat_details = coalesce(${details === undefined ? null : payloadJson(details)}::jsonb, heartbeat_details),
+        lease_expires_at = CASE WHEN heartbeat_timeout_ms IS NULL THEN lease_expires_at ELSE least(
+          started_at + make_interval(secs => start_to_close_ms / 1000.0),
+          now() + make_interval(secs => heartbeat_timeout_ms / 1000.0),
+          coalesce(schedule_to_close_deadline, 'infinity')) END
+    WHERE id = ${t.taskId} AND lease_id = ${t.leaseId} AND status = 'running'
+    RETURNING cancel_requested`.execute(db);
+  if (!rows[0]) throw new StaleTaskError(taskToken, 'the lease expired, the activity was already completed, or its run closed');
+  return { cancelRequested: rows[0].cancel_requested };
+}
+
+/**
+ * Turns expired leases into timed-out attempts (the worker died, stalled or lost its
+ * connection) and pending tasks past their scheduleToClose deadline into final timeouts.
+ * Candidates are found without locks; each is then re-checked under the run lock and
+ * handled in its own transaction, so one bad row cannot stall the rest. Returns how many
+ * attempts were timed out.
+ */
+export async function timeOutExpiredActivities(db: Kysely<Database>, random: () => number, limit = 200): Promise<number> {
+  const { rows: candidates } = await sql<{ id: string; run_id: string }>`
+    (SELECT id, run_id FROM chronicle.activity_tasks WHERE status = 'running' AND lease_expires_at < now() LIMIT ${limit})
+    UNION ALL
+    (SELECT id, run_id FROM chronicle.activity_tasks WHERE status = 'pending' AND schedule_to_close_deadline < now() LIMIT ${limit})`.execute(db);
+  let n = 0;
+  for (const c of candidates) {
+    const handled = await db.transaction().execute(async (trx) => {
+      const locked = await lockAttempt(
+        trx,
+        c.run_id,
+        sql`a.id = ${c.id} AND ((a.status = 'running' AND a.lease_expires_at < now()) OR (a.status = 'pending' AND a.schedule_to_close_deadline < now()))`,
+      );
+      if (!locked) return false;
+      const timeoutType = classifyTimeout(locked);
+      const failure: FailureInfo = {
+        failureType: 'timeout',
+        message: `activity ${timeoutType} timeout (attempt ${locked.row.attempt})`,
+        timeoutType,
+        ...(locked.row.last_failure && timeoutType === 'SCHEDULE_TO_CLOSE' ? { cause: locked.row.last_failure } : {}),
+      };
+      await applyAttemptFailure(trx, locked, failure, random, timeoutType);
+      return true;
+    });
+    if (handled) n++;
+  }
+  return n;
+}
+
+function classifyTimeout({ row, nowMs }: LockedAttempt): TimeoutType {
+  const r = row as LockedAttempt['row'] & { status: string; started_at: Date | null };
+  if (r.deadline_ms !== null && Number(r.deadline_ms) <= nowMs) return 'SCHEDULE_TO_CLOSE';
+  if (r.status === 'running' && r.heartbeat_timeout_ms !== null && r.started_at) {
+    const startToCloseEnd = r.started_at.getTime() + r.start_to_close_ms;
+    if (nowMs < startToCloseEnd) return 'HEARTBEAT';
+  }
+  return 'START_TO_CLOSE';
+}

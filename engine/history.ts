@@ -1,0 +1,82 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Database } from './db/database.js';
+import type { EventType, HistoryEvent, PendingEvent } from './protocol/index.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** An event about to be appended; ids are assigned densely by `appendEvents`. */
+export type NewEvent = PendingEvent & { readonly headers?: Readonly<Record<string, string>> };
+
+interface HistoryRow {
+  event_id: number;
+  event_type: string;
+  attributes: unknown;
+  headers: unknown;
+  created_at: Date;
+}
+
+export function toHistoryEvent(row: HistoryRow): HistoryEvent {
+  return {
+    eventId: row.event_id,
+    eventType: row.event_type as EventType,
+    timestamp: row.created_at.getTime(),
+    attributes: row.attributes,
+    ...(row.headers ? { headers: row.headers as Record<string, string> } : {}),
+  } as HistoryEvent;
+}
+
+/**
+ * Appends `events` to a run's history as ids `firstEventId …`, in one INSERT. The caller
+ * holds the run's executions row lock and has checked that `firstEventId` is the run's
+ * `next_event_id`: the primary key (run_id, event_id) turns any slip into an error rather
+ * than a gap or a duplicate.
+ */
+export async function appendEvents(trx: Db, runId: string, firstEventId: number, events: readonly NewEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await trx
+    .insertInto('chronicle.history_events')
+    .values(
+      events.map((e, i) => ({
+        run_id: runId,
+        event_id: firstEventId + i,
+        event_type: e.eventType,
+        attributes: JSON.stringify(e.attributes),
+        headers: e.headers && Object.keys(e.headers).length ? JSON.stringify(e.headers) : null,
+      })) as never,
+    )
+    .execute();
+}
+
+/** Reads events `fromEventId … toEventId` (inclusive), at most `limit`, in order. */
+export async function readHistory(
+  db: Db,
+  runId: string,
+  opts: { fromEventId: number; toEventId?: number; limit: number },
+): Promise<HistoryEvent[]> {
+  let q = db
+    .selectFrom('chronicle.history_events')
+    .select(['event_id', 'event_type', 'attributes', 'headers', 'created_at'])
+    .where('run_id', '=', runId)
+    .where('event_id', '>=', opts.fromEventId);
+  if (opts.toEventId !== undefined) q = q.where('event_id', '<=', opts.toEventId);
+  const rows = await q.orderBy('event_id').limit(opts.limit).execute();
+  return rows.map((r) => toHistoryEvent(r as unknown as HistoryRow));
+}
+
+/** History events of several runs after each run's last WorkflowTaskCompleted (a claim's unseen part). */
+export async function readUnseenHistory(db: Db, runIds: readonly string[]): Promise<Map<string, HistoryEvent[]>> {
+  const out = new Map<string, HistoryEvent[]>();
+  if (runIds.length === 0) return out;
+  const { rows } = await sql<HistoryRow & { run_id: string }>`
+    SELECT h.run_id, h.event_id, h.event_type, h.attributes, h.headers, h.created_at
+    FROM chronicle.history_events h
+    JOIN chronicle.executions e ON e.run_id = h.run_id
+    WHERE h.run_id = ANY(${runIds}::uuid[]) AND h.event_id > e.last_completed_event_id
+    ORDER BY h.run_id, h.event_id`.execute(db);
+  for (const r of rows) {
+    let list = out.get(r.run_id);
+    if (!list) out.set(r.run_id, (list = []));
+    list.push(toHistoryEvent(r));
+  }
+  return out;
+}

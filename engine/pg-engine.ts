@@ -1,0 +1,369 @@
+import { hostname } from 'node:os';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import * as activityTasks from './activity-tasks.js';
+import { createDb, createPool, type PoolOptions } from './db/connect.js';
+import type { Database } from './db/database.js';
+import { migrate } from './db/migrate.js';
+import type {
+  ActivityCompletion,
+  ActivityFailureReport,
+  Engine,
+  GetHistoryOptions,
+  HistoryPage,
+  PollRequest,
+  PollWorkflowTasksRequest,
+  StartWorkflowRequest,
+  StartWorkflowResponse,
+  WorkflowDescription,
+  WorkflowOutcome,
+  WorkflowRef,
+} from './engine.js';
+import { InvalidArgumentError } from './errors.js';
+import * as executions from './executions.js';
+import { readHistory } from './history.js';
+import { consoleLogger, type Logger } from './logger.js';
+import { BackgroundLoop } from './loops.js';
+import type {
+  ActivityTask,
+  HeartbeatResponse,
+  PendingEvent,
+  WorkflowTask,
+  WorkflowTaskCompletion,
+  WorkflowTaskCompletionResult,
+  WorkflowTaskFailure,
+} from './protocol/index.js';
+import { fireDueTimers, msUntilNextTimer } from './timers.js';
+import { validateName } from './validation.js';
+import { CHANNELS, Doorbell, Wakeups } from './wakeups.js';
+import * as workflowTasks from './workflow-tasks.js';
+
+export interface PgEngineOptions {
+  /** postgres:// URL. Either this or `pool`. */
+  readonly databaseUrl?: string;
+  /** An existing pool (the engine will not end it on close). Requires `databaseUrl` too for LISTEN. */
+  readonly pool?: pg.Pool;
+  readonly poolOptions?: PoolOptions;
+  /** Default 'default'. */
+  readonly namespace?: string;
+  /** Apply pending migrations on connect. Default true. */
+  readonly migrate?: boolean;
+  /** How long a worker may hold a workflow task. Default 10 s (Temporal's default). */
+  readonly workflowTaskTimeoutMs?: number;
+  /**
+   * Fallback polling interval for task queues, timers and run closes, in ms. NOTIFY makes
+   * wake-ups immediate; this bounds the delay when a notification is lost. Default 1000.
+   */
+  readonly pollIntervalMs?: number;
+  /** How often expired leases are looked for. Default 1000 ms. */
+  readonly reaperIntervalMs?: number;
+  /** Random source for retry jitter (inject a seeded one in tests). Default Math.random. */
+  readonly random?: () => number;
+  readonly logger?: Logger;
+}
+
+const DEFAULT_POLL_WAIT_MS = 10_000;
+
+/**
+ * The Engine on PostgreSQL. Owns a pool, one LISTEN connection, and (once
+ * `startBackgroundLoops` is called) the loops that fire timers and time out lost leases.
+ * Every loop is safe to run in any number of processes at once.
+ */
+export class PgEngine implements Engine {
+  readonly namespace: string;
+  readonly db: Kysely<Database>;
+  readonly pool: pg.Pool;
+  readonly log: Logger;
+  private readonly ownsPool: boolean;
+  private readonly wakeups: Wakeups;
+  private readonly doorbells = new Map<string, Doorbell>();
+  private readonly closeWaiters = new Map<string, Set<() => void>>();
+  private readonly unsubscribe: Array<() => void> = [];
+  private readonly settings: Required<Pick<PgEngineOptions, 'workflowTaskTimeoutMs' | 'pollIntervalMs' | 'reaperIntervalMs'>>;
+  private readonly random: () => number;
+  private loops: BackgroundLoop[] = [];
+  private timerLoop: BackgroundLoop | undefined;
+  private closed = false;
+
+  private constructor(opts: PgEngineOptions & { databaseUrl: string }) {
+    this.namespace = validateName('namespace', opts.namespace ?? 'default');
+    this.log = opts.logger ?? consoleLogger();
+    this.ownsPool = !opts.pool;
+    this.pool = opts.pool ?? createPool(opts.databaseUrl, opts.poolOptions);
+    this.db = createDb(this.pool);
+    this.random = opts.random ?? Math.random;
+    this.settings = {
+      workflowTaskTimeoutMs: opts.workflowTaskTimeoutMs ?? 10_000,
+      pollIntervalMs: opts.pollIntervalMs ?? 1000,
+      reaperIntervalMs: opts.reaperIntervalMs ?? 1000,
+    };
+    this.wakeups = new Wakeups(opts.databaseUrl, this.log);
+    this.unsubscribe.push(
+      this.wakeups.subscribe(CHANNELS.workflowTask, (p) => this.ring('wft', p)),
+      this.wakeups.subscribe(CHANNELS.activityTask, (p) => this.ring('act', p)),
+      this.wakeups.subscribe(CHANNELS.runClosed, (runId) => this.runClosed(runId)),
+      this.wakeups.subscribe(CHANNELS.timer, (p) => this.timerNotified(p)),
+    );
+  }
+
+  /** Connects (and by default migrates). */
+  static async connect(opts: PgEngineOptions): Promise<PgEngine> {
+    if (!opts.databaseUrl) {
+      throw new InvalidArgumentError('databaseUrl', 'is required (postgres://user@host:port/database); set DATABASE_URL or pass it explicitly');
+    }
+    const engine = new PgEngine(opts as PgEngineOptions & { databaseUrl: string });
+    try {
+      if (opts.migrate !== false) await migrate(engine.pool, { log: (m: string) => engine.log.info(m) } as never);
+      await engine.wakeups.ready().catch((err) => engine.log.warn('LISTEN not available yet; falling back to polling', { error: err }));
+    } catch (err) {
+      await engine.close();
+      throw err;
+    }
+    return engine;
+  }
+
+  /** Starts the timer and lease-reaper loops in this process. Safe in many processes. */
+  startBackgroundLoops(): void {
+    if (this.loops.length) return;
+    this.timerLoop = new BackgroundLoop(
+      'timers',
+      async () => {
+        const fired = await fireDueTimers(this.db);
+        if (fired >= 500) return 0;
+        const next = await msUntilNextTimer(this.db);
+        return Math.min(next ?? Infinity, this.settings.pollIntervalMs);
+      },
+      this.log,
+    );
+    const reaper = new BackgroundLoop(
+      'lease-reaper',
+      async () => {
+        const wft = await workflowTasks.requeueExpiredWorkflowTasks(this.db);
+        const act = await activityTasks.timeOutExpiredActivities(this.db, this.random);
+        if (wft || act) this.log.info('lease reaper recovered work', { workflowTasks: wft, activityAttempts: act });
+        return this.settings.reaperIntervalMs;
+      },
+      this.log,
+    );
+    this.loops = [this.timerLoop, reaper];
+    for (const l of this.loops) l.start();
+  }
+
+  async stopBackgroundLoops(): Promise<void> {
+    await Promise.all(this.loops.map((l) => l.stop()));
+    this.loops = [];
+    this.timerLoop = undefined;
+  }
+
+  // ---- wake-ups -------------------------------------------------------------------------
+
+  private doorbell(kind: 'wft' | 'act', queue: string): Doorbell {
+    const key = `${kind}:${this.namespace}/${queue}`;
+    let d = this.doorbells.get(key);
+    if (!d) this.doorbells.set(key, (d = new Doorbell()));
+    return d;
+  }
+
+  private ring(kind: 'wft' | 'act', payload: string): void {
+    if (payload === '*') {
+      for (const [k, d] of this.doorbells) if (k.startsWith(kind + ':')) d.ring();
+      return;
+    }
+    this.doorbells.get(`${kind}:${payload}`)?.ring();
+  }
+
+  private runClosed(runId: string): void {
+    if (runId === '*') {
+      for (const set of this.closeWaiters.values()) for (const w of set) w();
+      return;
+    }
+    const set = this.closeWaiters.get(runId);
+    if (set) for (const w of set) w();
+  }
+
+  private timerNotified(payload: string): void {
+    if (!this.timerLoop) return;
+    const fireAt = Number(payload);
+    this.timerLoop.wakeIn(Number.isFinite(fireAt) ? Math.max(0, fireAt - Date.now()) : 0);
+  }
+
+  // ---- runs -----------------------------------------------------------------------------
+
+  async startWorkflow(req: StartWorkflowRequest): Promise<StartWorkflowResponse> {
+    const runId = await executions.startExecution(this.db, this.namespace, req);
+    return { runId };
+  }
+
+  describeWorkflow(ref: WorkflowRef): Promise<WorkflowDescription> {
+    return executions.describeExecution(this.db, this.namespace, ref);
+  }
+
+  async getHistory(ref: WorkflowRef, options: GetHistoryOptions = {}): Promise<HistoryPage> {
+    const pageSize = options.pageSize ?? 1000;
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > 10_000) {
+      throw new InvalidArgumentError('pageSize', `must be an integer from 1 to 10000, got ${pageSize}`);
+    }
+    const fromEventId = options.fromEventId ?? 1;
+    if (!Number.isInteger(fromEventId) || fromEventId < 1) throw new InvalidArgumentError('fromEventId', `must be a positive integer, got ${fromEventId}`);
+    const ex = await executions.resolveRun(this.db, this.namespace, ref);
+    const events = await readHistory(this.db, ex.run_id, {
+      fromEventId,
+      ...(options.toEventId !== undefined ? { toEventId: options.toEventId } : {}),
+      limit: pageSize + 1,
+    });
+    if (events.length > pageSize) {
+      events.pop();
+      return { events, nextEventId: events[events.length - 1]!.eventId + 1 };
+    }
+    return { events };
+  }
+
+  async getPendingEvents(ref: WorkflowRef): Promise<readonly PendingEvent[]> {
+    const ex = await executions.resolveRun(this.db, this.namespace, ref);
+    const rows = await this.db
+      .selectFrom('chronicle.workflow_inbox')
+      .select(['event_type', 'attributes'])
+      .where('run_id', '=', ex.run_id)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({ eventType: r.event_type, attributes: r.attributes }) as PendingEvent);
+  }
+
+  async awaitOutcome(ref: WorkflowRef, options: { signal?: AbortSignal } = {}): Promise<WorkflowOutcome> {
+    const first = await executions.resolveRun(this.db, this.namespace, ref);
+    const runId = first.run_id;
+    let wake: () => void = () => {};
+    let set = this.closeWaiters.get(runId);
+    if (!set) this.closeWaiters.set(runId, (set = new Set()));
+    const waiter = () => wake();
+    set.add(waiter);
+    try {
+      let ex = first;
+      let waitMs = 100;
+      for (;;) {
+        const outcome = executions.outcomeOf(ex);
+        if (outcome) return outcome;
+        if (options.signal?.aborted) throw options.signal.reason ?? new DOMException('aborted', 'AbortError');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, waitMs);
+          function done() {
+            clearTimeout(timer);
+            options.signal?.removeEventListener('abort', done);
+            resolve();
+          }
+          wake = done;
+          options.signal?.addEventListener('abort', done, { once: true });
+        });
+        // Fallback polling backs off to the poll interval; NOTIFY makes the common case immediate.
+        waitMs = Math.min(waitMs * 2, this.settings.pollIntervalMs * 2);
+        ex = await executions.resolveRun(this.db, this.namespace, { workflowId: first.workflow_id, runId });
+      }
+    } finally {
+      set.delete(waiter);
+      if (set.size === 0) this.closeWaiters.delete(runId);
+    }
+  }
+
+  requestCancelWorkflow(ref: WorkflowRef, options: { reason?: string; identity?: string } = {}): Promise<void> {
+    return executions.requestCancelExecution(this.db, this.namespace, ref, options);
+  }
+
+  terminateWorkflow(ref: WorkflowRef, options: { reason?: string; identity?: string } = {}): Promise<void> {
+    return executions.terminateExecution(this.db, this.namespace, ref, options);
+  }
+
+  // ---- tasks ----------------------------------------------------------------------------
+
+  /**
+   * Long poll: claim; if nothing, sleep until a NOTIFY for this queue, the next visibility
+   * time, the fallback interval or the end of `waitMs`, whichever is first; repeat. The
+   * doorbell is armed before each claim so a notification landing in between is not lost.
+   */
+  private async longPoll<T>(
+    kind: 'wft' | 'act',
+    req: PollRequest,
+    claim: () => Promise<T[]>,
+    nextVisibleMs?: () => Promise<number | undefined>,
+  ): Promise<T[]> {
+    validateName('taskQueue', req.taskQueue);
+    if (!Number.isInteger(req.maxTasks) || req.maxTasks < 1) throw new InvalidArgumentError('maxTasks', `must be a positive integer, got ${req.maxTasks}`);
+    const deadline = Date.now() + (req.waitMs ?? DEFAULT_POLL_WAIT_MS);
+    const bell = this.doorbell(kind, req.taskQueue);
+    for (;;) {
+      if (req.signal?.aborted || this.closed) return [];
+      const armed = bell.arm();
+      const tasks = await claim();
+      if (tasks.length) return tasks;
+      const left = deadline - Date.now();
+      if (left <= 0) return [];
+      let sleep = Math.min(left, this.settings.pollIntervalMs);
+      if (nextVisibleMs) {
+        const next = await nextVisibleMs();
+        if (next !== undefined) sleep = Math.min(sleep, next + 1);
+      }
+      await bell.wait(armed, sleep, req.signal);
+    }
+  }
+
+  async pollWorkflowTasks(req: PollWorkflowTasksRequest): Promise<WorkflowTask[]> {
+    if (req.workflowTypes?.length) {
+      await executions.registerWorkflowTypes(this.db, this.namespace, req.taskQueue, req.workflowTypes);
+    }
+    return this.longPoll('wft', req, () =>
+      workflowTasks.claimWorkflowTasks(this.db, this.log, this.settings, this.namespace, req.taskQueue, req.maxTasks, req.identity),
+    );
+  }
+
+  completeWorkflowTask(taskToken: string, completion: WorkflowTaskCompletion): Promise<WorkflowTaskCompletionResult> {
+    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion);
+  }
+
+  failWorkflowTask(taskToken: string, failure: WorkflowTaskFailure): Promise<void> {
+    return workflowTasks.failWorkflowTask(this.db, taskToken, failure);
+  }
+
+  pollActivityTasks(req: PollRequest): Promise<ActivityTask[]> {
+    return this.longPoll(
+      'act',
+      req,
+      () => activityTasks.claimActivityTasks(this.db, this.namespace, req.taskQueue, req.maxTasks, req.identity),
+      () => activityTasks.msUntilNextVisibleActivity(this.db, this.namespace, req.taskQueue),
+    );
+  }
+
+  completeActivityTask(taskToken: string, completion: ActivityCompletion): Promise<void> {
+    return activityTasks.completeActivityTask(this.db, taskToken, completion.result, completion.identity);
+  }
+
+  failActivityTask(taskToken: string, report: ActivityFailureReport): Promise<void> {
+    return activityTasks.failActivityTask(this.db, taskToken, report.failure, this.random);
+  }
+
+  heartbeatActivityTask(taskToken: string, details?: unknown): Promise<HeartbeatResponse> {
+    return activityTasks.heartbeatActivityTask(this.db, taskToken, details);
+  }
+
+  /** Runs the lease reaper once (tests and tools; the background loop does this every second). */
+  async reapExpiredLeases(): Promise<{ workflowTasks: number; activityAttempts: number }> {
+    return {
+      workflowTasks: await workflowTasks.requeueExpiredWorkflowTasks(this.db),
+      activityAttempts: await activityTasks.timeOutExpiredActivities(this.db, this.random),
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const d of this.doorbells.values()) d.ring();
+    this.runClosed('*');
+    await this.stopBackgroundLoops();
+    for (const u of this.unsubscribe) u();
+    await this.wakeups.close();
+    if (this.ownsPool) await this.db.destroy();
+  }
+}
+
+/** Default worker/client identity: `pid@host`, as Temporal's. */
+export function defaultIdentity(): string {
+  return `${process.pid}@${hostname()}`;
+}

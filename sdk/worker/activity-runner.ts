@@ -1,0 +1,187 @@
+import type { Engine } from '../../engine/engine.js';
+import { StaleTaskError } from '../../engine/errors.js';
+import { failpoint } from '../../engine/failpoints.js';
+import type { Logger } from '../../engine/logger.js';
+import { toFailureInfo, type ActivityTask, type FailureInfo } from '../../engine/protocol/index.js';
+import { activityInfoFromTask, Context, runWithContext } from '../activity/context.js';
+import { CompleteAsyncError } from '../activity/index.js';
+
+/** An activity implementation: any async function; its arguments and result are JSON. */
+export type ActivityFunction = (...args: any[]) => Promise<unknown> | unknown;
+
+export interface ActivityRunnerOptions {
+  readonly engine: Engine;
+  readonly activities: Readonly<Record<string, ActivityFunction>>;
+  readonly identity: string;
+  readonly log: Logger;
+}
+
+/** Heartbeats are sent at most this often when no heartbeat timeout is set (Temporal's default). */
+const DEFAULT_HEARTBEAT_THROTTLE_MS = 30_000;
+
+/**
+ * Runs one activity attempt: context, heartbeats (throttled, carrying cancellation back),
+ * a local start-to-close deadline, and the report of the outcome to the engine.
+ */
+export class ActivityRunner {
+  private readonly running = new Map<string, AbortController>();
+
+  constructor(private readonly opts: ActivityRunnerOptions) {}
+
+  /** Aborts every running attempt (worker shutdown after its grace time). */
+  abortAll(reason: string): void {
+    for (const c of this.running.values()) c.abort(new Error(reason));
+  }
+
+  async run(task: ActivityTask): Promise<void> {
+    const { engine, identity, log } = this.opts;
+    const fn = Object.prototype.hasOwnProperty.call(this.opts.activities, task.activityType)
+      ? this.opts.activities[task.activityType]
+      : undefined;
+    if (typeof fn !== 'function') {
+      // Retryable on purpose: deploying a worker that has the activity fixes the run.
+      const known = Object.keys(this.opts.activities).sort();
+      await this.report(task, {
+        failure: {
+          failureType: 'application',
+          type: 'ActivityNotRegisteredError',
+          message: `Activity '${task.activityType}' is not registered on worker ${identity} (task queue '${task.taskQueue}'); registered: ${known.join(', ') || 'none'}`,
+        },
+      });
+      return;
+    }
+
+    const controller = new AbortController();
+    this.running.set(task.taskToken, controller);
+    const heartbeats = new HeartbeatSender(engine, task, controller, log);
+    const ctx = new Context(activityInfoFromTask(task), {
+      heartbeat: (details?: unknown) => heartbeats.record(details),
+      signal: controller.signal,
+    });
+    // Stop the attempt locally when its start-to-close time is up; the engine times the
+    // lease out on its own clock regardless, so this only saves wasted work.
+    const deadline = setTimeout(
+      () => controller.abort(new Error(`activity start-to-close timeout (${task.startToCloseTimeoutMs} ms)`)),
+      task.startToCloseTimeoutMs,
+    );
+    deadline.unref?.();
+    try {
+      let outcome: { result: unknown } | { failure: FailureInfo } | undefined;
+      try {
+        const result = await runWithContext(ctx, async () => fn(...task.args));
+        outcome = { result };
+      } catch (err) {
+        if (err instanceof CompleteAsyncError) {
+          outcome = undefined; // completed later by task token, or times out
+        } else {
+          outcome = { failure: activityFailureInfo(err) };
+        }
+      }
+      await failpoint('activity.afterExecute');
+      await heartbeats.stop();
+      if (outcome) await this.report(task, outcome);
+    } finally {
+      clearTimeout(deadline);
+      this.running.delete(task.taskToken);
+    }
+  }
+
+  private async report(task: ActivityTask, outcome: { result: unknown } | { failure: FailureInfo }): Promise<void> {
+    const { engine, identity, log } = this.opts;
+    try {
+      await failpoint('activity.beforeCompleteCommit');
+      if ('result' in outcome) await engine.completeActivityTask(task.taskToken, { result: outcome.result, identity });
+      else await engine.failActivityTask(task.taskToken, { failure: outcome.failure, identity });
+    } catch (err) {
+      if (err instanceof StaleTaskError) {
+        log.warn('activity result dropped: this attempt no longer holds its lease (it timed out and was retried, or the run closed)', {
+          activityType: task.activityType,
+          workflowId: task.workflowId,
+          attempt: task.attempt,
+        });
+        return;
+      }
+      if ('result' in outcome && (err as { code?: string }).code === 'CHR_PAYLOAD_NOT_SERIALIZABLE') {
+        // The activity returned something JSON cannot carry: report that as the attempt's failure.
+        await this.report(task, { failure: { failureType: 'application', type: 'PayloadNotSerializableError', message: (err as Error).message, nonRetryable: true } });
+        return;
+      }
+      throw err;
+    }
+  }
+}
+
+/** A plain Error from an activity becomes a retryable ApplicationFailure of type `err.name` (Temporal's rule). */
+function activityFailureInfo(err: unknown): FailureInfo {
+  const info = toFailureInfo(err);
+  return info;
+}
+
+/**
+ * Throttles heartbeats to one in flight and at most one per interval (0.8 × heartbeat
+ * timeout, else 30 s), always sending the latest details. A response saying the run asked
+ * for cancellation, or a lost lease, aborts the attempt's signal.
+ */
+class HeartbeatSender {
+  private latest: { details: unknown } | undefined;
+  private inFlight: Promise<void> | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private lastSentAt = 0;
+  private stopped = false;
+  private readonly throttleMs: number;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly task: ActivityTask,
+    private readonly controller: AbortController,
+    private readonly log: Logger,
+  ) {
+    this.throttleMs = task.heartbeatTimeoutMs ? Math.max(50, task.heartbeatTimeoutMs * 0.8) : DEFAULT_HEARTBEAT_THROTTLE_MS;
+  }
+
+  record(details: unknown): void {
+    if (this.stopped) return;
+    this.latest = { details };
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.timer || !this.latest) return;
+    const wait = this.lastSentAt + this.throttleMs - Date.now();
+    if (wait > 0 && this.lastSentAt > 0) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        this.schedule();
+      }, wait);
+      this.timer.unref?.();
+      return;
+    }
+    const { details } = this.latest;
+    this.latest = undefined;
+    this.lastSentAt = Date.now();
+    this.inFlight = this.engine
+      .heartbeatActivityTask(this.task.taskToken, details)
+      .then((res) => {
+        if (res.cancelRequested) this.controller.abort(new Error('activity cancellation requested'));
+      })
+      .catch((err) => {
+        if (err instanceof StaleTaskError) {
+          this.controller.abort(new Error('activity lease lost'));
+          return;
+        }
+        this.log.warn('heartbeat failed; will retry with the next one', { activityType: this.task.activityType, error: err });
+      })
+      .finally(() => {
+        this.inFlight = undefined;
+        if (!this.stopped) this.schedule();
+      });
+  }
+
+  /** Sends nothing more; waits for a heartbeat in flight so it cannot race the completion. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.inFlight;
+  }
+}

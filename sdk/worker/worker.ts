@@ -1,0 +1,358 @@
+import type { Engine } from '../../engine/engine.js';
+import { InvalidArgumentError, StaleTaskError } from '../../engine/errors.js';
+import { failpoint } from '../../engine/failpoints.js';
+import { consoleLogger, type Logger } from '../../engine/logger.js';
+import { PgEngine, defaultIdentity } from '../../engine/pg-engine.js';
+import {
+  toFailureInfo,
+  type ActivityTask,
+  type HistoryEvent,
+  type WorkflowRunInfo,
+  type WorkflowTask,
+} from '../../engine/protocol/index.js';
+import { parseDuration } from '../../engine/protocol/durations.js';
+import { ActivityRunner, type ActivityFunction } from './activity-runner.js';
+import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
+import type { NativeConnection } from './connection.js';
+import { NonDeterminismError } from './replay/matcher.js';
+import { createSandboxFactory } from './sandbox.js';
+import { Slots } from './slots.js';
+import { WorkflowCache } from './workflow-cache.js';
+import { WorkflowRun } from './workflow-run.js';
+
+export interface WorkerOptions {
+  /** How to reach Chronicle: a NativeConnection, or a `databaseUrl` (the worker then owns the connection). */
+  readonly connection?: NativeConnection | { readonly engine: Engine };
+  readonly databaseUrl?: string;
+  readonly taskQueue: string;
+  /** Path of the module exporting the workflow functions (TypeScript or JavaScript). */
+  readonly workflowsPath?: string;
+  /** A bundle made earlier by `bundleWorkflowCode` (instead of `workflowsPath`). */
+  readonly workflowBundle?: WorkflowBundle;
+  /** Activity implementations by name: the key is the activity type. */
+  readonly activities?: Readonly<Record<string, ActivityFunction>>;
+  /** Default 100. */
+  readonly maxConcurrentActivityTaskExecutions?: number;
+  /** Default 40. */
+  readonly maxConcurrentWorkflowTaskExecutions?: number;
+  /** Runs kept in memory between tasks (the sticky cache). Default 1000; 0 disables. */
+  readonly maxCachedWorkflows?: number;
+  /** Default `pid@hostname`. */
+  readonly identity?: string;
+  /** How long `shutdown()` lets running activities finish before aborting them. Default '10s'. */
+  readonly shutdownGraceTime?: number | string;
+  /** How long workflow code may run without yielding before the task fails. Default '2s'. */
+  readonly deadlockTimeout?: number | string;
+  /**
+   * Run the engine's timer and lease-reaper loops in this process. Default true when the
+   * worker owns a direct database connection. They are safe to run in every process.
+   */
+  readonly runEngineLoops?: boolean;
+  readonly logger?: Logger;
+}
+
+export type WorkerState = 'INITIALIZED' | 'RUNNING' | 'STOPPING' | 'STOPPED';
+
+/**
+ * Polls a task queue and runs its workflow tasks (in a deterministic sandbox, with a sticky
+ * cache of live runs) and activity tasks (with heartbeats and timeouts). Temporal's API:
+ * `Worker.create(options)`, `run()`, `shutdown()`, `runUntil(promise)`.
+ */
+export class Worker {
+  readonly options: WorkerOptions;
+  readonly identity: string;
+  readonly taskQueue: string;
+  private readonly engine: Engine;
+  private readonly ownsEngine: boolean;
+  private readonly log: Logger;
+  private readonly bundle: WorkflowBundle | undefined;
+  private readonly sandboxes: ReturnType<typeof createSandboxFactory> | undefined;
+  private readonly cache: WorkflowCache<WorkflowRun>;
+  private readonly busyRuns = new Set<string>();
+  private readonly wftSlots: Slots;
+  private readonly actSlots: Slots;
+  private readonly activityRunner: ActivityRunner;
+  private readonly stopPolling = new AbortController();
+  private readonly graceMs: number;
+  private runPromise: Promise<void> | undefined;
+  private _state: WorkerState = 'INITIALIZED';
+  /** Counters for tests and metrics. */
+  readonly stats = { workflowTasksCompleted: 0, workflowTasksFailed: 0, activitiesCompleted: 0, replays: 0 };
+
+  private constructor(options: WorkerOptions, engine: Engine, ownsEngine: boolean, bundle: WorkflowBundle | undefined) {
+    this.options = options;
+    this.engine = engine;
+    this.ownsEngine = ownsEngine;
+    this.taskQueue = options.taskQueue;
+    this.identity = options.identity ?? defaultIdentity();
+    this.log = options.logger ?? consoleLogger();
+    this.bundle = bundle;
+    this.sandboxes = bundle
+      ? createSandboxFactory(bundle, { deadlockTimeoutMs: parseDuration(options.deadlockTimeout ?? '2s', 'deadlockTimeout'), logger: this.log } as never)
+      : undefined;
+    this.cache = new WorkflowCache(options.maxCachedWorkflows ?? 1000);
+    this.wftSlots = new Slots(options.maxConcurrentWorkflowTaskExecutions ?? 40);
+    this.actSlots = new Slots(options.maxConcurrentActivityTaskExecutions ?? 100);
+    this.graceMs = parseDuration(options.shutdownGraceTime ?? '10s', 'shutdownGraceTime');
+    this.activityRunner = new ActivityRunner({ engine, activities: options.activities ?? {}, identity: this.identity, log: this.log });
+  }
+
+  /** Validates options, bundles the workflow code and connects. Nothing polls until `run()`. */
+  static async create(options: WorkerOptions): Promise<Worker> {
+    if (!options || typeof options.taskQueue !== 'string' || !options.taskQueue) {
+      throw new InvalidArgumentError('taskQueue', 'is required: the task queue this worker polls, e.g. { taskQueue: "orders" }');
+    }
+    if (!options.workflowsPath && !options.workflowBundle && !options.activities) {
+      throw new InvalidArgumentError('workflowsPath', 'a worker needs workflowsPath (or workflowBundle), activities, or both');
+    }
+    if (options.activities) {
+      for (const [name, fn] of Object.entries(options.activities)) {
+        if (typeof fn !== 'function') throw new InvalidArgumentError(`activities.${name}`, `must be a function, got ${typeof fn}`);
+      }
+    }
+    for (const k of ['maxConcurrentActivityTaskExecutions', 'maxConcurrentWorkflowTaskExecutions'] as const) {
+      const v = options[k];
+      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidArgumentError(k, `must be a positive integer, got ${v}`);
+    }
+    const bundle = options.workflowBundle ?? (options.workflowsPath ? await bundleWorkflowCode({ workflowsPath: options.workflowsPath }) : undefined);
+    let engine: Engine;
+    let owns = false;
+    if (options.connection) {
+      engine = options.connection.engine;
+    } else {
+      const databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
+      if (!databaseUrl) throw new InvalidArgumentError('connection', 'pass a NativeConnection, a databaseUrl, or set DATABASE_URL');
+      engine = await PgEngine.connect({ databaseUrl, ...(options.logger ? { logger: options.logger } : {}) });
+      owns = true;
+    }
+    const worker = new Worker(options, engine, owns, bundle);
+    if ((options.runEngineLoops ?? owns) && engine instanceof PgEngine) engine.startBackgroundLoops();
+    return worker;
+  }
+
+  get state(): WorkerState {
+    return this._state;
+  }
+
+  /** Workflow types this worker can run (the exported functions of workflowsPath). */
+  get workflowTypes(): readonly string[] {
+    return this.bundle?.workflowTypes ?? [];
+  }
+
+  /** Polls and runs tasks until `shutdown()`; resolves once everything in flight is done. */
+  run(): Promise<void> {
+    if (this.runPromise) throw new InvalidArgumentError('run', 'this worker is already running; call run() once');
+    this._state = 'RUNNING';
+    const loops: Promise<void>[] = [];
+    if (this.sandboxes) loops.push(this.pollLoop('workflow', this.wftSlots, () => this.pollWorkflow()));
+    if (this.options.activities && Object.keys(this.options.activities).length) {
+      loops.push(this.pollLoop('activity', this.actSlots, () => this.pollActivity()));
+    }
+    this.runPromise = (async () => {
+      await Promise.all(loops);
+      await Promise.all([this.wftSlots.drained(), this.actSlots.drained()]);
+      this.cache.clear();
+      if (this.ownsEngine) await this.engine.close();
+      this._state = 'STOPPED';
+    })();
+    return this.runPromise;
+  }
+
+  /**
+   * Stops polling, lets in-flight workflow tasks finish, gives running activities
+   * `shutdownGraceTime` to finish and then aborts them (their attempts are reported failed
+   * and retried by the engine, never lost). Resolves when `run()` has returned.
+   */
+  async shutdown(): Promise<void> {
+    if (this._state === 'INITIALIZED') {
+      this._state = 'STOPPED';
+      if (this.ownsEngine) await this.engine.close();
+      return;
+    }
+    if (this._state !== 'RUNNING') return this.runPromise;
+    this._state = 'STOPPING';
+    this.stopPolling.abort();
+    const grace = setTimeout(() => this.activityRunner.abortAll('worker shutting down'), this.graceMs);
+    grace.unref?.();
+    try {
+      await this.runPromise;
+    } finally {
+      clearTimeout(grace);
+    }
+  }
+
+  /** Runs until `promise` settles, then shuts down; returns (or throws) what it did. */
+  async runUntil<T>(promise: Promise<T> | (() => Promise<T>)): Promise<T> {
+    const running = this.run();
+    try {
+      return await (typeof promise === 'function' ? promise() : promise);
+    } finally {
+      await this.shutdown();
+      await running;
+    }
+  }
+
+  // ---- polling --------------------------------------------------------------------------
+
+  private async pollLoop(name: string, slots: Slots, pollOnce: () => Promise<void>): Promise<void> {
+    let failures = 0;
+    while (!this.stopPolling.signal.aborted) {
+      await slots.waitForFree(this.stopPolling.signal);
+      if (this.stopPolling.signal.aborted) break;
+      try {
+        await pollOnce();
+        failures = 0;
+      } catch (err) {
+        failures++;
+        const backoff = Math.min(10_000, 100 * 2 ** Math.min(failures, 7));
+        this.log.error(`${name} poll failed; retrying`, { taskQueue: this.taskQueue, error: err, inMs: backoff });
+        await new Promise((r) => setTimeout(r, backoff));
+      }
+    }
+  }
+
+  private async pollWorkflow(): Promise<void> {
+    const n = this.wftSlots.free;
+    const tasks = await this.engine.pollWorkflowTasks({
+      taskQueue: this.taskQueue,
+      maxTasks: n,
+      identity: this.identity,
+      workflowTypes: this.workflowTypes,
+      signal: this.stopPolling.signal,
+    });
+    for (const task of tasks) {
+      this.wftSlots.acquire();
+      void this.runWorkflowTask(task).finally(() => this.wftSlots.release());
+    }
+  }
+
+  private async pollActivity(): Promise<void> {
+    const tasks = await this.engine.pollActivityTasks({
+      taskQueue: this.taskQueue,
+      maxTasks: this.actSlots.free,
+      identity: this.identity,
+      signal: this.stopPolling.signal,
+    });
+    for (const task of tasks) {
+      this.actSlots.acquire();
+      void this.activityRunner
+        .run(task)
+        .then(() => void this.stats.activitiesCompleted++)
+        .catch((err) => this.log.error('activity task could not be reported; its lease will expire and it will be retried', { activityType: task.activityType, workflowId: task.workflowId, error: err }))
+        .finally(() => this.actSlots.release());
+    }
+  }
+
+  // ---- workflow tasks -------------------------------------------------------------------
+
+  private async runWorkflowTask(task: WorkflowTask): Promise<void> {
+    let run: WorkflowRun | undefined;
+    const meta = { workflowId: task.workflowId, runId: task.runId, workflowType: task.workflowType, attempt: task.attempt };
+    try {
+      if (!this.workflowTypes.includes(task.workflowType)) {
+        await this.engine.failWorkflowTask(task.taskToken, {
+          cause: 'WORKFLOW_ERROR',
+          identity: this.identity,
+          failure: {
+            failureType: 'application',
+            type: 'WorkflowTypeNotFound',
+            message: `Workflow type '${task.workflowType}' is not exported by ${this.options.workflowsPath ?? 'the workflow bundle'} of worker ${this.identity}; exported: ${this.workflowTypes.join(', ') || 'none'}`,
+          },
+        });
+        return;
+      }
+      // A run being processed here already (its lease expired and came back to us) must not share state.
+      const cached = this.busyRuns.has(task.runId) ? undefined : this.cache.take(task.runId);
+      if (cached && cached.lastCompletedEventId === task.previousCompletedEventId) {
+        run = cached;
+      } else {
+        cached?.dispose();
+        run = await this.rebuildRun(task);
+      }
+      this.busyRuns.add(task.runId);
+      const result = run.activate(task.events, { timestamp: task.startedAt, historyLength: task.historyLength + countPending(task) });
+      if ('error' in result) {
+        this.log.warn('workflow task failed; it will be retried', { ...meta, kind: result.kind, message: result.error.message });
+        this.stats.workflowTasksFailed++;
+        await this.engine.failWorkflowTask(task.taskToken, { cause: result.kind, failure: result.error, identity: this.identity });
+        run.dispose();
+        run = undefined;
+        return;
+      }
+      await failpoint('wft.beforeCommit');
+      const done = await this.engine.completeWorkflowTask(task.taskToken, {
+        commands: result.commands,
+        workflowTime: task.startedAt,
+        identity: this.identity,
+      });
+      await failpoint('wft.afterCommit');
+      this.stats.workflowTasksCompleted++;
+      if (done.closed) {
+        run.dispose();
+      } else {
+        run.markCompleted(done.completedEventId);
+        this.cache.put(task.runId, run);
+      }
+      run = undefined;
+    } catch (err) {
+      run?.dispose();
+      run = undefined;
+      if (err instanceof StaleTaskError) {
+        this.log.warn('workflow task result dropped: the task lost its lease or the run closed', { ...meta });
+        return;
+      }
+      const nde = err instanceof NonDeterminismError;
+      this.stats.workflowTasksFailed++;
+      this.log.error(nde ? 'non-determinism: the workflow code does not match its history' : 'workflow task failed', { ...meta, error: err });
+      await this.engine
+        .failWorkflowTask(task.taskToken, {
+          cause: nde ? 'NON_DETERMINISM' : 'WORKFLOW_ERROR',
+          failure: toFailureInfo(err),
+          identity: this.identity,
+        })
+        .catch((e) => {
+          if (!(e instanceof StaleTaskError)) this.log.error('could not report the workflow task failure; its lease will expire', { ...meta, error: e });
+        });
+    } finally {
+      this.busyRuns.delete(task.runId);
+    }
+  }
+
+  /** A cache miss: a new sandbox, and a replay of the history up to the last completed task. */
+  private async rebuildRun(task: WorkflowTask): Promise<WorkflowRun> {
+    const history: HistoryEvent[] = [];
+    if (task.previousCompletedEventId > 0) {
+      let from: number | undefined = 1;
+      while (from !== undefined) {
+        const page = await this.engine.getHistory(
+          { workflowId: task.workflowId, runId: task.runId },
+          { fromEventId: from, toEventId: task.previousCompletedEventId, pageSize: 1000 },
+        );
+        history.push(...page.events);
+        from = page.nextEventId;
+      }
+      this.stats.replays++;
+    }
+    const started = (history[0] ?? task.events[0]) as HistoryEvent | undefined;
+    const info: WorkflowRunInfo = {
+      namespace: task.namespace,
+      workflowId: task.workflowId,
+      runId: task.runId,
+      workflowType: task.workflowType,
+      taskQueue: task.taskQueue,
+      startTime: started && 'timestamp' in started ? started.timestamp : task.startedAt,
+    };
+    const run = WorkflowRun.create(this.sandboxes!, info);
+    try {
+      if (history.length) run.replay(history);
+    } catch (err) {
+      run.dispose();
+      throw err;
+    }
+    return run;
+  }
+}
+
+function countPending(task: WorkflowTask): number {
+  return task.events.filter((e) => !('eventId' in e)).length;
+}
