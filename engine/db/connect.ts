@@ -84,13 +84,17 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.P
     types: chronicleTypes,
   });
 
+  // A broken connection can emit several errors (the server's 57P01, then "Connection
+  // terminated unexpectedly"); the first one says what happened, so report one per client.
+  const reported = new WeakSet<object>();
+  const report = (client: object, error: Error, connectionState: PoolErrorContext['connectionState']): void => {
+    if (reported.has(client)) return;
+    reported.add(client);
+    onError(error, { ...context, connectionState });
+  };
   // pg-pool re-emits an idle connection's error on the pool (after discarding the client);
   // a pool 'error' without a listener is an uncaught exception.
-  const reportedByPool = new WeakSet<Error>();
-  pool.on('error', (error) => {
-    reportedByPool.add(error);
-    onError(error, { ...context, connectionState: 'idle' });
-  });
+  pool.on('error', (error, client) => report(client, error, 'idle'));
   // While a client is checked out, pg-pool removes its own listener; an error that arrives
   // between queries (server restart while a worker holds a LISTEN connection) would then be
   // an uncaught 'error' event. The query in flight, if any, is rejected separately.
@@ -98,9 +102,7 @@ export function createPool(databaseUrl: string, options: PoolOptions = {}): pg.P
   // release), so decide on the next tick, once the pool's listener has run if it was idle.
   pool.on('connect', (client) => {
     client.on('error', (error: Error) => {
-      process.nextTick(() => {
-        if (!reportedByPool.has(error)) onError(error, { ...context, connectionState: 'checked-out' });
-      });
+      process.nextTick(() => report(client, error, 'checked-out'));
     });
   });
   return pool;
@@ -121,7 +123,9 @@ function logPoolError(error: Error, context: PoolErrorContext): void {
     `[chronicle] PostgreSQL connection error on ${context.connectionState === 'idle' ? 'an idle' : 'a checked-out'} connection ` +
       `(${context.target}, application_name=${context.applicationName}): ${error.message}` +
       (typeof code === 'string' ? ` [${code}]` : '') +
-      '. The connection was discarded; a new one is opened when needed.',
+      (context.connectionState === 'idle'
+        ? '. The pool discarded it and opens a new connection when needed.'
+        : '. Its holder gets an error on its next query; the pool replaces it once released.'),
   );
 }
 

@@ -16,3 +16,4 @@ export {
 } from '../../engine/errors.js';
 export { ApplicationFailure, ActivityFailure, CancelledFailure, TemporalFailure } from '../workflow/errors.js';
 export type { HistoryEvent } from '../../engine/protocol/index.js';
+export { summarizeHistory } from './history-summary.js';

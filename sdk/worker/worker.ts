@@ -29,8 +29,12 @@ export interface WorkerOptions {
   readonly workflowsPath?: string;
   /** A bundle made earlier by `bundleWorkflowCode` (instead of `workflowsPath`). */
   readonly workflowBundle?: WorkflowBundle;
-  /** Activity implementations by name: the key is the activity type. */
-  readonly activities?: Readonly<Record<string, ActivityFunction>>;
+  /**
+   * Activity implementations by name: each function-valued property is registered under its
+   * key (the activity type), so `import * as activities from './activities.js'` works;
+   * other exports (constants, helpers that are not functions) are ignored.
+   */
+  readonly activities?: object;
   /** Default 100. */
   readonly maxConcurrentActivityTaskExecutions?: number;
   /** Default 40. */
@@ -74,6 +78,7 @@ export class Worker {
   private readonly activityRunner: ActivityRunner;
   private readonly stopPolling = new AbortController();
   private readonly graceMs: number;
+  private readonly activities: Readonly<Record<string, ActivityFunction>>;
   private runPromise: Promise<void> | undefined;
   private _state: WorkerState = 'INITIALIZED';
   /** Counters for tests and metrics. */
@@ -94,7 +99,8 @@ export class Worker {
     this.wftSlots = new Slots(options.maxConcurrentWorkflowTaskExecutions ?? 40);
     this.actSlots = new Slots(options.maxConcurrentActivityTaskExecutions ?? 100);
     this.graceMs = parseDuration(options.shutdownGraceTime ?? '10s', 'shutdownGraceTime');
-    this.activityRunner = new ActivityRunner({ engine, activities: options.activities ?? {}, identity: this.identity, log: this.log });
+    this.activities = registeredActivities(options.activities);
+    this.activityRunner = new ActivityRunner({ engine, activities: this.activities, identity: this.identity, log: this.log });
   }
 
   /** Validates options, bundles the workflow code and connects. Nothing polls until `run()`. */
@@ -105,10 +111,8 @@ export class Worker {
     if (!options.workflowsPath && !options.workflowBundle && !options.activities) {
       throw new InvalidArgumentError('workflowsPath', 'a worker needs workflowsPath (or workflowBundle), activities, or both');
     }
-    if (options.activities) {
-      for (const [name, fn] of Object.entries(options.activities)) {
-        if (typeof fn !== 'function') throw new InvalidArgumentError(`activities.${name}`, `must be a function, got ${typeof fn}`);
-      }
+    if (options.activities !== undefined && (typeof options.activities !== 'object' || options.activities === null)) {
+      throw new InvalidArgumentError('activities', 'must be an object of activity functions, e.g. import * as activities from "./activities.js"');
     }
     for (const k of ['maxConcurrentActivityTaskExecutions', 'maxConcurrentWorkflowTaskExecutions'] as const) {
       const v = options[k];
@@ -145,7 +149,7 @@ export class Worker {
     this._state = 'RUNNING';
     const loops: Promise<void>[] = [];
     if (this.sandboxes) loops.push(this.pollLoop('workflow', this.wftSlots, () => this.pollWorkflow()));
-    if (this.options.activities && Object.keys(this.options.activities).length) {
+    if (Object.keys(this.activities).length) {
       loops.push(this.pollLoop('activity', this.actSlots, () => this.pollActivity()));
     }
     this.runPromise = (async () => {
@@ -351,6 +355,12 @@ export class Worker {
     }
     return run;
   }
+}
+
+function registeredActivities(activities: object | undefined): Record<string, ActivityFunction> {
+  const out: Record<string, ActivityFunction> = {};
+  for (const [name, value] of Object.entries(activities ?? {})) if (typeof value === 'function') out[name] = value as ActivityFunction;
+  return out;
 }
 
 function countPending(task: WorkflowTask): number {

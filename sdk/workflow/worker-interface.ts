@@ -1,0 +1,65 @@
+/**
+ * The one narrow surface between the worker (host realm) and a workflow sandbox (`node:vm`
+ * realm). The bundler puts this module first in every workflow bundle; the sandbox talks to
+ * it only through the global the bundle defines, and only with JSON strings, so no object of
+ * one realm is ever held by the other.
+ *
+ * Protocol, per sandbox:
+ * 1. Before the bundle runs, the host sets two globals: `__chronicleBootstrap` (JSON of
+ *    `{ info: WorkflowRunInfo }`) and `__chronicleHostLog` (a host function taking strings).
+ *    This module takes both and deletes them, creates the run's Activator and installs the
+ *    deterministic globals — all before the user's workflow module is evaluated.
+ * 2. Per activation: `activate(activationJson)` applies the jobs; the host lets the sandbox
+ *    drain its microtasks (the end of `runInContext`); `conclude()` returns the JSON of an
+ *    `ActivationOutcome`.
+ *
+ * Never imported by `index.ts`: importing it has side effects on `globalThis`.
+ */
+import type { Activation, WorkflowRunInfo } from '../../engine/protocol/activation.js';
+import { Activator, type HostLog } from './activator.js';
+import { setActivator } from './context.js';
+import { installDeterministicGlobals } from './determinism.js';
+
+export type { ActivationOutcome } from './activator.js';
+
+const g = globalThis as Record<string, unknown>;
+const bootstrap = g.__chronicleBootstrap;
+const hostLog = g.__chronicleHostLog;
+delete g.__chronicleBootstrap;
+delete g.__chronicleHostLog;
+
+let activator: Activator | undefined;
+if (typeof bootstrap === 'string') {
+  const { info } = JSON.parse(bootstrap) as { info: WorkflowRunInfo };
+  activator = new Activator(info, typeof hostLog === 'function' ? (hostLog as HostLog) : undefined);
+  setActivator(activator);
+  installDeterministicGlobals(activator);
+}
+
+let workflowNames: string[] = [];
+
+/** Called by the bundle entry with the namespace of the user's workflows module. */
+export function registerWorkflows(workflows: Readonly<Record<string, unknown>>): void {
+  workflowNames = Object.keys(workflows).filter((name) => name !== 'default' && typeof workflows[name] === 'function');
+  activator?.registerWorkflows(workflows);
+}
+
+/** JSON array of the workflow types (exported function names) of the bundle. */
+export function workflowTypes(): string {
+  return JSON.stringify(workflowNames);
+}
+
+/** Applies one activation (JSON of `Activation`). */
+export function activate(activationJson: string): void {
+  requireActivator().activate(JSON.parse(activationJson) as Activation);
+}
+
+/** JSON of the `ActivationOutcome` of the activation just applied. */
+export function conclude(): string {
+  return JSON.stringify(requireActivator().conclude());
+}
+
+function requireActivator(): Activator {
+  if (!activator) throw new Error('This workflow bundle was evaluated without a Chronicle bootstrap; it cannot run activations');
+  return activator;
+}
