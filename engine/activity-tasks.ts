@@ -36,13 +36,8 @@ interface ActivityTaskRow {
 const MS = (col: string) => sql.raw(`(extract(epoch FROM ${col}) * 1000)::bigint`);
 
 /**
- * Claims up to `max` visible activity tasks of a queue: highest priority first, then the
- * longest-visible, then oldest (the order of the activity_tasks_claim index, so Postgres
- * walks the index and stops after `max` rows). SKIP LOCKED lets concurrent pollers take
- * disjoint tasks without waiting. One autocommit statement: the claim costs one round trip.
- *
- * The lease ends at the earliest of start + startToClose, start + heartbeatTimeout and the
- * scheduleToClose deadline; heartbeats push the heartbeat part forward.
+ * Claims up to `max` visible activity tasks of a queue in one round trip: highest priority
+ * first, then the longest-visible, then oldest (chronicle.claim_activity_tasks, migrations/0002).
  */
 export async function claimActivityTasks(
   db: Kysely<Database>,
@@ -51,30 +46,21 @@ export async function claimActivityTasks(
   max: number,
   identity: string,
 ): Promise<ActivityTask[]> {
-  const { rows } = await sql<ActivityTaskRow>`
-    WITH c AS MATERIALIZED (
-      SELECT id FROM chronicle.activity_tasks
-      WHERE namespace = ${namespace} AND task_queue = ${taskQueue} AND status = 'pending' AND visible_at <= now()
-      ORDER BY priority DESC, visible_at, id
-      LIMIT ${max}
-      FOR UPDATE SKIP LOCKED
-    )
-    UPDATE chronicle.activity_tasks t
-    SET status = 'running', lease_id = gen_random_uuid(), started_at = now(), last_heartbeat_at = NULL, identity = ${identity},
-        lease_expires_at = least(
-          now() + make_interval(secs => t.start_to_close_ms / 1000.0),
-          now() + make_interval(secs => coalesce(t.heartbeat_timeout_ms, t.start_to_close_ms) / 1000.0),
-          coalesce(t.schedule_to_close_deadline, 'infinity'))
-    FROM c WHERE t.id = c.id
-    RETURNING t.id, t.namespace, t.run_id, t.seq, t.workflow_id, t.workflow_type, t.activity_type, t.task_queue, t.args,
-      t.priority, t.attempt, t.lease_id, t.heartbeat_details, t.start_to_close_ms, t.heartbeat_timeout_ms,
-      ${MS('t.scheduled_at')} AS scheduled_ms, ${MS('t.started_at')} AS started_ms, ${MS('t.lease_expires_at')} AS lease_ms,
-      ${MS('t.schedule_to_close_deadline')} AS deadline_ms`.execute(db);
+  const { rows } = await sql<EagerActivityRow>`
+    SELECT * FROM chronicle.claim_activity_tasks(${namespace}, ${taskQueue}, ${max}, ${identity})`.execute(db);
   rows.sort((a, b) => b.priority - a.priority || Number(a.id) - Number(b.id));
   return rows.map(toActivityTask);
 }
 
-function toActivityTask(r: ActivityTaskRow): ActivityTask {
+/** A row of chronicle.activity_claim: what a claim (or eager dispatch) returns. */
+export type EagerActivityRow = Pick<
+  ActivityTaskRow,
+  | 'id' | 'namespace' | 'run_id' | 'seq' | 'workflow_id' | 'workflow_type' | 'activity_type' | 'task_queue' | 'args' | 'priority'
+  | 'attempt' | 'lease_id' | 'heartbeat_details' | 'start_to_close_ms' | 'heartbeat_timeout_ms' | 'scheduled_ms' | 'started_ms'
+  | 'lease_ms' | 'deadline_ms'
+>;
+
+export function toActivityTask(r: EagerActivityRow): ActivityTask {
   return {
     taskToken: encodeActivityTaskToken({ taskId: r.id, runId: r.run_id, leaseId: r.lease_id }),
     namespace: r.namespace,
@@ -93,7 +79,7 @@ function toActivityTask(r: ActivityTaskRow): ActivityTask {
     leaseExpiresAt: Number(r.lease_ms),
     startToCloseTimeoutMs: r.start_to_close_ms,
     ...(r.heartbeat_timeout_ms !== null ? { heartbeatTimeoutMs: r.heartbeat_timeout_ms } : {}),
-    ...(r.deadline_ms !== null ? { scheduleToCloseTimeoutMs: Number(r.deadline_ms) - Number(r.scheduled_ms) } : {}),
+    ...(r.deadline_ms !== null && r.deadline_ms !== undefined ? { scheduleToCloseTimeoutMs: Number(r.deadline_ms) - Number(r.scheduled_ms) } : {}),
   };
 }
 

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from './db/database.js';
 import type { EventType, HistoryEvent, PendingEvent } from './protocol/index.js';
 
@@ -61,22 +61,4 @@ export async function readHistory(
   if (opts.toEventId !== undefined) q = q.where('event_id', '<=', opts.toEventId);
   const rows = await q.orderBy('event_id').limit(opts.limit).execute();
   return rows.map((r) => toHistoryEvent(r as unknown as HistoryRow));
-}
-
-/** History events of several runs after each run's last WorkflowTaskCompleted (a claim's unseen part). */
-export async function readUnseenHistory(db: Db, runIds: readonly string[]): Promise<Map<string, HistoryEvent[]>> {
-  const out = new Map<string, HistoryEvent[]>();
-  if (runIds.length === 0) return out;
-  const { rows } = await sql<HistoryRow & { run_id: string }>`
-    SELECT h.run_id, h.event_id, h.event_type, h.attributes, h.headers, h.created_at
-    FROM chronicle.history_events h
-    JOIN chronicle.executions e ON e.run_id = h.run_id
-    WHERE h.run_id = ANY(${runIds}::uuid[]) AND h.event_id > e.last_completed_event_id
-    ORDER BY h.run_id, h.event_id`.execute(db);
-  for (const r of rows) {
-    let list = out.get(r.run_id);
-    if (!list) out.set(r.run_id, (list = []));
-    list.push(toHistoryEvent(r));
-  }
-  return out;
 }

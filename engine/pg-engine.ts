@@ -315,7 +315,8 @@ export class PgEngine implements Engine {
   }
 
   completeWorkflowTask(taskToken: string, completion: WorkflowTaskCompletion): Promise<WorkflowTaskCompletionResult> {
-    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion);
+    const slots = completion.eagerActivitySlots ?? 0;
+    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion, slots > 0 ? { taskQueue: null, max: slots } : undefined);
   }
 
   failWorkflowTask(taskToken: string, failure: WorkflowTaskFailure): Promise<void> {

@@ -3,11 +3,12 @@ import type { Database } from './db/database.js';
 import type { ExecutionRow } from './executions.js';
 import { deleteRunWork } from './executions.js';
 import { InvalidArgumentError, StaleTaskError } from './errors.js';
-import { appendEvents, readUnseenHistory, type NewEvent } from './history.js';
+import { appendEvents, type NewEvent } from './history.js';
+import { toActivityTask, type EagerActivityRow } from './activity-tasks.js';
 import type { Logger } from './logger.js';
 import {
   assertNever,
-  type EventType,
+  type HistoryEvent,
   type PendingEvent,
   type WorkflowCommand,
   type WorkflowTask,
@@ -16,7 +17,7 @@ import {
   type WorkflowTaskFailure,
 } from './protocol/index.js';
 import { decodeWorkflowTaskToken, encodeWorkflowTaskToken } from './task-token.js';
-import { payloadJson, validatePayload } from './validation.js';
+import { validatePayload } from './validation.js';
 import { CHANNELS } from './wakeups.js';
 
 export interface WorkflowTaskSettings {
@@ -25,15 +26,8 @@ export interface WorkflowTaskSettings {
 }
 
 /**
- * Claims up to `max` pending workflow tasks of a queue.
- *
- * Two statements in one transaction, on purpose. The first locks and leases the task rows
- * (SKIP LOCKED, so concurrent pollers never wait on each other or take the same task). The
- * second reads the runs' inboxes with a fresh snapshot taken after those locks were
- * granted, so it sees every event whose producer committed before the lease; any producer
- * that commits later finds the row running and marks it dirty. Reading the inbox in the
- * first statement would use a snapshot from before the lock wait and could miss an event
- * while also clearing `dirty`: a lost wake-up.
+ * Claims up to `max` pending workflow tasks of a queue, one round trip: see
+ * chronicle.claim_workflow_tasks (migrations/0002) for the locking and snapshot argument.
  */
 export async function claimWorkflowTasks(
   db: Kysely<Database>,
@@ -44,66 +38,47 @@ export async function claimWorkflowTasks(
   max: number,
   identity: string,
 ): Promise<WorkflowTask[]> {
-  return db.transaction().execute(async (trx) => {
-    const { rows: claimed } = await sql<{ run_id: string; lease_id: string; attempt: number; now_ms: string }>`
-      WITH c AS MATERIALIZED (
-        SELECT run_id FROM chronicle.workflow_tasks
-        WHERE namespace = ${namespace} AND task_queue = ${taskQueue} AND status = 'pending' AND visible_at <= now()
-        ORDER BY visible_at
-        LIMIT ${max}
-        FOR UPDATE SKIP LOCKED
-      )
-      UPDATE chronicle.workflow_tasks t
-      SET status = 'running', lease_id = gen_random_uuid(), dirty = false, identity = ${identity},
-          lease_expires_at = now() + make_interval(secs => ${settings.workflowTaskTimeoutMs / 1000})
-      FROM c WHERE t.run_id = c.run_id
-      RETURNING t.run_id, t.lease_id, t.attempt, (extract(epoch FROM now()) * 1000)::bigint AS now_ms`.execute(trx);
-    if (claimed.length === 0) return [];
-    const runIds = claimed.map((c) => c.run_id);
-
-    const { rows: inbox } = await sql<{ id: string; run_id: string; event_type: EventType; attributes: unknown }>`
-      WITH ib AS (
-        SELECT id, run_id, event_type, attributes FROM chronicle.workflow_inbox WHERE run_id = ANY(${runIds}::uuid[])
-      ), mark AS (
-        UPDATE chronicle.workflow_tasks t
-        SET claimed_inbox_ids = coalesce((SELECT array_agg(ib.id ORDER BY ib.id) FROM ib WHERE ib.run_id = t.run_id), '{}')
-        WHERE t.run_id = ANY(${runIds}::uuid[])
-      )
-      SELECT * FROM ib ORDER BY id`.execute(trx);
-
-    const execs = (await trx.selectFrom('chronicle.executions').selectAll().where('run_id', 'in', runIds).execute()) as ExecutionRow[];
-    const byRun = new Map(execs.map((e) => [e.run_id, e]));
-    const unseen = await readUnseenHistory(trx, runIds);
-
-    const tasks: WorkflowTask[] = [];
-    for (const c of claimed) {
-      const ex = byRun.get(c.run_id);
-      if (!ex || ex.status !== 'RUNNING') {
-        // Closing a run deletes its task in the same transaction, so this means a bug
-        // elsewhere; drop the orphan rather than hand a closed run to a worker.
-        log.error('dropping workflow task of a run that is not running', { runId: c.run_id, status: ex?.status });
-        await deleteRunWork(trx, c.run_id);
-        continue;
-      }
-      const pending: PendingEvent[] = inbox
-        .filter((i) => i.run_id === c.run_id)
-        .map((i) => ({ eventType: i.event_type, attributes: i.attributes }) as PendingEvent);
-      tasks.push({
-        taskToken: encodeWorkflowTaskToken({ runId: c.run_id, leaseId: c.lease_id }),
-        namespace: ex.namespace,
-        workflowId: ex.workflow_id,
-        runId: ex.run_id,
-        workflowType: ex.workflow_type,
-        taskQueue: ex.task_queue,
-        attempt: c.attempt,
-        startedAt: Number(c.now_ms),
-        previousCompletedEventId: ex.last_completed_event_id,
-        historyLength: ex.next_event_id - 1,
-        events: [...(unseen.get(c.run_id) ?? []), ...pending],
-      });
+  const { rows } = await sql<ClaimRow>`
+    SELECT * FROM chronicle.claim_workflow_tasks(${namespace}, ${taskQueue}, ${max}, ${identity}, ${settings.workflowTaskTimeoutMs})`.execute(db);
+  const tasks: WorkflowTask[] = [];
+  for (const c of rows) {
+    if (c.run_status !== 'RUNNING') {
+      // Closing a run deletes its task in the same transaction, so this means a bug
+      // elsewhere; drop the orphan rather than hand a closed run to a worker.
+      log.error('dropping workflow task of a run that is not running', { runId: c.run_id, status: c.run_status });
+      await db.transaction().execute((trx) => deleteRunWork(trx, c.run_id));
+      continue;
     }
-    return tasks;
-  });
+    tasks.push({
+      taskToken: encodeWorkflowTaskToken({ runId: c.run_id, leaseId: c.lease_id }),
+      namespace: c.namespace,
+      workflowId: c.workflow_id,
+      runId: c.run_id,
+      workflowType: c.workflow_type,
+      taskQueue: c.task_queue,
+      attempt: c.attempt,
+      startedAt: Number(c.now_ms),
+      previousCompletedEventId: c.previous_completed_event_id,
+      historyLength: c.history_length,
+      events: c.events,
+    });
+  }
+  return tasks;
+}
+
+interface ClaimRow {
+  run_id: string;
+  lease_id: string;
+  attempt: number;
+  now_ms: string;
+  namespace: string;
+  workflow_id: string;
+  workflow_type: string;
+  task_queue: string;
+  run_status: string;
+  history_length: number;
+  previous_completed_event_id: number;
+  events: (HistoryEvent | PendingEvent)[];
 }
 
 interface LockedTask {
@@ -131,151 +106,85 @@ async function lockClaimedTask(trx: Transaction<Database>, taskToken: string): P
   return { ex, task, nowMs: Number(ex.now_ms) };
 }
 
+/** SQLSTATE raised by the task functions of migrations/0002 when a lease is stale. */
+const STALE_LEASE_SQLSTATE = 'CH001';
+
 /**
- * Completes a workflow task in one transaction: the inbox events the task saw, then one
- * event per command, then WorkflowTaskCompleted, all appended at the run's next_event_id
- * under its row lock; plus the activity tasks and timers the commands ask for, and the
- * run's close when a command ends it. Either all of it is written or none.
+ * Completes a workflow task atomically, in one round trip (chronicle.complete_workflow_task):
+ * the inbox events the task saw, one event per command, one WorkflowTaskCompleted, the
+ * activities and timers the commands ask for, and the run's close when a command ends it.
+ * Commands are validated here first, so bad input changes nothing.
  */
 export async function completeWorkflowTask(
   db: Kysely<Database>,
   taskToken: string,
   completion: WorkflowTaskCompletion,
+  eager: { taskQueue: string | null; max: number } | undefined,
 ): Promise<WorkflowTaskCompletionResult> {
-  return db.transaction().execute(async (trx) => {
-    const { ex, task, nowMs } = await lockClaimedTask(trx, taskToken);
-    const runId = ex.run_id;
-
-    const inboxIds = task.claimed_inbox_ids ?? [];
-    const { rows: seen } = inboxIds.length
-      ? await sql<{ id: string; event_type: EventType; attributes: unknown }>`
-          DELETE FROM chronicle.workflow_inbox WHERE id = ANY(${inboxIds}::bigint[])
-          RETURNING id, event_type, attributes`.execute(trx)
-      : { rows: [] };
-    seen.sort((a, b) => Number(a.id) - Number(b.id));
-
-    const events: NewEvent[] = seen.map((r) => ({ eventType: r.event_type, attributes: r.attributes }) as NewEvent);
-    const activities: ActivityRow[] = [];
-    const timers: { seq: number; fireAtMs: number }[] = [];
-    const canceledTimers: number[] = [];
-    let close: { status: string; result?: unknown; failure?: unknown } | undefined;
-
-    for (const [i, cmd] of completion.commands.entries()) {
-      if (close) throw new InvalidArgumentError(`commands[${i}]`, `follows a command that closes the run (${close.status}); a workflow ends with its last command`);
-      const event = commandToEvent(cmd, i, nowMs, ex);
-      events.push(event);
-      switch (cmd.kind) {
-        case 'ScheduleActivity':
-          activities.push({ cmd, taskQueue: cmd.taskQueue ?? ex.task_queue });
-          break;
-        case 'StartTimer':
-          timers.push({ seq: cmd.seq, fireAtMs: (event.attributes as { fireAt: number }).fireAt });
-          break;
-        case 'CancelTimer':
-          canceledTimers.push(cmd.seq);
-          break;
-        case 'CompleteWorkflow':
-          close = { status: 'COMPLETED', result: cmd.result };
-          break;
-        case 'FailWorkflow':
-          close = { status: 'FAILED', failure: cmd.failure };
-          break;
-        case 'CancelWorkflow':
-          close = { status: 'CANCELLED', result: cmd.details };
-          break;
-        default:
-          assertNever(cmd, 'workflow command');
-      }
+  const { runId, leaseId } = decodeWorkflowTaskToken(taskToken);
+  const commandEvents: NewEvent[] = [];
+  const activities: Record<string, unknown>[] = [];
+  const timers: { seq: number; duration_ms: number }[] = [];
+  const canceledTimers: number[] = [];
+  let close: { status: string; result?: unknown; failure?: unknown } | undefined;
+  for (const [i, cmd] of completion.commands.entries()) {
+    if (close) throw new InvalidArgumentError(`commands[${i}]`, `follows a command that closes the run (${close.status}); a workflow ends with its last command`);
+    const event = commandToEvent(cmd, i);
+    commandEvents.push(event);
+    switch (cmd.kind) {
+      case 'ScheduleActivity':
+        activities.push({
+          seq: cmd.seq,
+          activity_type: cmd.activityType,
+          task_queue: cmd.taskQueue ?? null,
+          args: cmd.args,
+          priority: cmd.options.priority,
+          start_to_close_ms: cmd.options.startToCloseTimeoutMs,
+          heartbeat_timeout_ms: cmd.options.heartbeatTimeoutMs ?? null,
+          schedule_to_close_ms: cmd.options.scheduleToCloseTimeoutMs ?? null,
+          retry_policy: cmd.options.retry,
+        });
+        break;
+      case 'StartTimer':
+        timers.push({ seq: cmd.seq, duration_ms: (event.attributes as { durationMs: number }).durationMs });
+        break;
+      case 'CancelTimer':
+        canceledTimers.push(cmd.seq);
+        break;
+      case 'CompleteWorkflow':
+        close = { status: 'COMPLETED', result: cmd.result === undefined ? null : cmd.result };
+        break;
+      case 'FailWorkflow':
+        close = { status: 'FAILED', failure: cmd.failure };
+        break;
+      case 'CancelWorkflow':
+        close = { status: 'CANCELLED', ...(cmd.details !== undefined ? { result: cmd.details } : {}) };
+        break;
+      default:
+        assertNever(cmd, 'workflow command');
     }
-    events.push({
-      eventType: 'WorkflowTaskCompleted',
-      attributes: { workflowTime: completion.workflowTime, identity: completion.identity, attempt: task.attempt },
-    });
-
-    const first = ex.next_event_id;
-    const completedEventId = first + events.length - 1;
-    await appendEvents(trx, runId, first, events);
-
-    if (close) {
-      await sql`
-        UPDATE chronicle.executions
-        SET next_event_id = ${completedEventId + 1}, last_completed_event_id = ${completedEventId},
-            status = ${close.status}, result = ${close.result === undefined ? null : payloadJson(close.result)}::jsonb,
-            failure = ${close.failure === undefined ? null : JSON.stringify(close.failure)}::jsonb, closed_at = now()
-        WHERE run_id = ${runId}`.execute(trx);
-      await deleteRunWork(trx, runId);
-      await sql`SELECT pg_notify(${CHANNELS.runClosed}, ${runId})`.execute(trx);
-      return { completedEventId, closed: true };
-    }
-
-    await insertActivities(trx, ex, activities);
-    if (timers.length) {
-      await sql`
-        INSERT INTO chronicle.timers (run_id, seq, namespace, workflow_task_queue, fire_at)
-        SELECT ${runId}, s, ${ex.namespace}, ${ex.task_queue}, to_timestamp(f / 1000.0)
-        FROM unnest(${timers.map((t) => t.seq)}::int[], ${timers.map((t) => t.fireAtMs)}::float8[]) AS x(s, f)`.execute(trx);
-      const soonest = Math.min(...timers.map((t) => t.fireAtMs));
-      await sql`SELECT pg_notify(${CHANNELS.timer}, ${String(soonest)})`.execute(trx);
-    }
-    if (canceledTimers.length) {
-      await sql`DELETE FROM chronicle.timers WHERE run_id = ${runId} AND seq = ANY(${canceledTimers}::int[])`.execute(trx);
-    }
-    // A producer that delivered while this task was in flight marked it dirty: leave a new
-    // task behind for what it delivered. Otherwise the run waits with no task.
-    await sql`
-      WITH upd AS (
-        UPDATE chronicle.executions SET next_event_id = ${completedEventId + 1}, last_completed_event_id = ${completedEventId}
-        WHERE run_id = ${runId}
-      ), del AS (
-        DELETE FROM chronicle.workflow_tasks WHERE run_id = ${runId} AND NOT ${task.dirty}
-      ), again AS (
-        UPDATE chronicle.workflow_tasks
-        SET status = 'pending', visible_at = now(), attempt = 1, lease_id = NULL, lease_expires_at = NULL,
-            dirty = false, claimed_inbox_ids = NULL, last_failure = NULL
-        WHERE run_id = ${runId} AND ${task.dirty}
-        RETURNING namespace, task_queue
-      )
-      SELECT count(pg_notify(${CHANNELS.workflowTask}, namespace || '/' || task_queue)) FROM again`.execute(trx);
-    return { completedEventId, closed: false };
-  });
-}
-
-interface ActivityRow {
-  cmd: Extract<WorkflowCommand, { kind: 'ScheduleActivity' }>;
-  taskQueue: string;
-}
-
-async function insertActivities(trx: Transaction<Database>, ex: ExecutionRow, activities: readonly ActivityRow[]): Promise<void> {
-  if (activities.length === 0) return;
-  const rows = activities.map(({ cmd, taskQueue }) => ({
-    seq: cmd.seq,
-    activity_type: cmd.activityType,
-    task_queue: taskQueue,
-    args: cmd.args,
-    priority: cmd.options.priority,
-    start_to_close_ms: cmd.options.startToCloseTimeoutMs,
-    heartbeat_timeout_ms: cmd.options.heartbeatTimeoutMs ?? null,
-    schedule_to_close_ms: cmd.options.scheduleToCloseTimeoutMs ?? null,
-    retry_policy: cmd.options.retry,
-  }));
-  // One INSERT for the whole fan-out, from a JSON array: a Promise.all of 50 activities
-  // costs one round trip, not 50.
-  await sql`
-    INSERT INTO chronicle.activity_tasks
-      (namespace, run_id, seq, workflow_id, workflow_type, workflow_task_queue, activity_type, task_queue, args,
-       priority, start_to_close_ms, heartbeat_timeout_ms, schedule_to_close_deadline, retry_policy)
-    SELECT ${ex.namespace}, ${ex.run_id}, r.seq, ${ex.workflow_id}, ${ex.workflow_type}, ${ex.task_queue}, r.activity_type,
-           r.task_queue, r.args, r.priority, r.start_to_close_ms, r.heartbeat_timeout_ms,
-           now() + make_interval(secs => r.schedule_to_close_ms / 1000.0), r.retry_policy
-    FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
-      seq int, activity_type text, task_queue text, args jsonb, priority smallint, start_to_close_ms int,
-      heartbeat_timeout_ms int, schedule_to_close_ms float8, retry_policy jsonb)`.execute(trx);
-  const queues = [...new Set(activities.map((a) => `${ex.namespace}/${a.taskQueue}`))];
-  await sql`SELECT count(pg_notify(${CHANNELS.activityTask}, q)) FROM unnest(${queues}::text[]) q`.execute(trx);
+  }
+  try {
+    const { rows } = await sql<{ completed_event_id: number; closed: boolean; eager: EagerActivityRow[] }>`
+      SELECT * FROM chronicle.complete_workflow_task(
+        ${runId}::uuid, ${leaseId}::uuid, ${completion.identity}, ${completion.workflowTime}::bigint,
+        ${JSON.stringify(commandEvents)}::jsonb, ${JSON.stringify(activities)}::jsonb, ${JSON.stringify(timers)}::jsonb,
+        ${canceledTimers}::int[], ${close ? JSON.stringify(close) : null}::jsonb,
+        ${eager?.taskQueue ?? null}, ${eager?.max ?? 0})`.execute(db);
+    const r = rows[0]!;
+    return {
+      completedEventId: r.completed_event_id,
+      closed: r.closed,
+      ...(r.eager.length ? { eagerActivityTasks: r.eager.map(toActivityTask) } : {}),
+    };
+  } catch (err) {
+    if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
+    throw err;
+  }
 }
 
 /** The history event a command is recorded as. Validates what the engine must not trust. */
-function commandToEvent(cmd: WorkflowCommand, index: number, nowMs: number, ex: ExecutionRow): NewEvent {
+function commandToEvent(cmd: WorkflowCommand, index: number): NewEvent {
   const field = `commands[${index}]`;
   switch (cmd.kind) {
     case 'ScheduleActivity': {
@@ -285,16 +194,18 @@ function commandToEvent(cmd: WorkflowCommand, index: number, nowMs: number, ex: 
       if (!Number.isInteger(o.priority) || o.priority < 0 || o.priority > 100) {
         throw new InvalidArgumentError(`${field}.options.priority`, `must be an integer from 0 to 100, got ${o.priority}`);
       }
+      // Without a task queue the activity runs on the workflow's; the completing
+      // transaction fills it in (it knows the run's queue, this code does not).
       return {
         eventType: 'ActivityTaskScheduled',
-        attributes: { seq: cmd.seq, activityType: cmd.activityType, taskQueue: cmd.taskQueue ?? ex.task_queue, args: cmd.args, options: cmd.options },
+        attributes: { seq: cmd.seq, activityType: cmd.activityType, taskQueue: cmd.taskQueue as string, args: cmd.args, options: cmd.options },
       };
     }
     case 'StartTimer': {
       const durationMs = Math.max(1, Math.round(cmd.durationMs));
       if (!Number.isFinite(durationMs)) throw new InvalidArgumentError(`${field}.durationMs`, 'must be a finite number');
-      // Fire time from the database clock (this transaction's now()), never a worker's.
-      return { eventType: 'TimerStarted', attributes: { seq: cmd.seq, durationMs, fireAt: nowMs + durationMs } };
+      // fireAt is filled in by the completing transaction from the database clock, never a worker's.
+      return { eventType: 'TimerStarted', attributes: { seq: cmd.seq, durationMs, fireAt: 0 } };
     }
     case 'CancelTimer':
       return { eventType: 'TimerCanceled', attributes: { seq: cmd.seq } };

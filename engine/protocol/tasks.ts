@@ -41,6 +41,12 @@ export interface WorkflowTaskCompletion {
   readonly workflowTime: number;
   /** Identity of the worker (host:pid by default); recorded in history. */
   readonly identity: string;
+  /**
+   * Eager dispatch: how many of the activities this completion schedules on the workflow's
+   * own task queue the worker can start right away (its free activity slots). Those are
+   * leased to it in the completing transaction and returned, saving a claim. 0 or absent: none.
+   */
+  readonly eagerActivitySlots?: number;
 }
 
 export interface WorkflowTaskCompletionResult {
@@ -48,6 +54,12 @@ export interface WorkflowTaskCompletionResult {
   readonly completedEventId: number;
   /** True when the run closed with this completion. */
   readonly closed: boolean;
+  /**
+   * Activities scheduled by this completion that were leased to the completing worker in
+   * the same transaction (eager dispatch; see `WorkflowTaskCompletion.eagerActivitySlots`).
+   * The worker must run them as if it had claimed them.
+   */
+  readonly eagerActivityTasks?: readonly ActivityTask[];
 }
 
 export interface WorkflowTaskFailure {

@@ -134,6 +134,10 @@ export class Worker {
     return worker;
   }
 
+  private get polling(): boolean {
+    return this._state === 'RUNNING' && !this.stopPolling.signal.aborted;
+  }
+
   get state(): WorkerState {
     return this._state;
   }
@@ -239,12 +243,23 @@ export class Worker {
     });
     for (const task of tasks) {
       this.actSlots.acquire();
-      void this.activityRunner
-        .run(task)
-        .then(() => void this.stats.activitiesCompleted++)
-        .catch((err) => this.log.error('activity task could not be reported; its lease will expire and it will be retried', { activityType: task.activityType, workflowId: task.workflowId, error: err }))
-        .finally(() => this.actSlots.release());
+      this.startActivity(task);
     }
+  }
+
+  /** Runs a claimed activity attempt in a slot the caller has already acquired. */
+  private startActivity(task: ActivityTask): void {
+    void this.activityRunner
+      .run(task)
+      .then(() => void this.stats.activitiesCompleted++)
+      .catch((err) =>
+        this.log.error('activity task could not be reported; its lease will expire and it will be retried', {
+          activityType: task.activityType,
+          workflowId: task.workflowId,
+          error: err,
+        }),
+      )
+      .finally(() => this.actSlots.release());
   }
 
   // ---- workflow tasks -------------------------------------------------------------------
@@ -284,11 +299,26 @@ export class Worker {
         return;
       }
       await failpoint('wft.beforeCommit');
-      const done = await this.engine.completeWorkflowTask(task.taskToken, {
-        commands: result.commands,
-        workflowTime: task.startedAt,
-        identity: this.identity,
-      });
+      // Eager dispatch: offer free activity slots so the activities this task schedules on
+      // our own queue are leased to us in the same transaction instead of claimed later.
+      const schedules = result.commands.filter((c) => c.kind === 'ScheduleActivity').length;
+      const eagerSlots = this.polling && Object.keys(this.activities).length ? Math.min(schedules, this.actSlots.free, MAX_EAGER_ACTIVITIES) : 0;
+      this.actSlots.acquire(eagerSlots);
+      let done;
+      try {
+        done = await this.engine.completeWorkflowTask(task.taskToken, {
+          commands: result.commands,
+          workflowTime: task.startedAt,
+          identity: this.identity,
+          eagerActivitySlots: eagerSlots,
+        });
+      } catch (err) {
+        this.actSlots.release(eagerSlots);
+        throw err;
+      }
+      const eager = done.eagerActivityTasks ?? [];
+      this.actSlots.release(eagerSlots - eager.length);
+      for (const a of eager) this.startActivity(a);
       await failpoint('wft.afterCommit');
       this.stats.workflowTasksCompleted++;
       if (done.closed) {
@@ -356,6 +386,9 @@ export class Worker {
     return run;
   }
 }
+
+/** Most activities one workflow-task completion may lease to its worker eagerly. */
+const MAX_EAGER_ACTIVITIES = 20;
 
 function registeredActivities(activities: object | undefined): Record<string, ActivityFunction> {
   const out: Record<string, ActivityFunction> = {};

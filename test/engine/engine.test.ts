@@ -247,3 +247,24 @@ describe('PgEngine', () => {
     await engine.terminateWorkflow({ workflowId });
   });
 });
+
+describe('eager activity dispatch', () => {
+  it('leases activities scheduled on the workflow queue to the completing worker, up to its free slots', async () => {
+    const { workflowId, taskQueue } = await start();
+    const t1 = await pollOne(taskQueue);
+    const done = await engine.completeWorkflowTask(t1.taskToken, {
+      commands: [schedule(1, 'a'), schedule(2, 'b'), schedule(3, 'c')],
+      workflowTime: t1.startedAt,
+      identity,
+      eagerActivitySlots: 2,
+    });
+    expect(done.eagerActivityTasks?.map((a) => a.activityType)).toEqual(['a', 'b']);
+    // The third is left for the queue; the eager ones are not claimable again.
+    const polled = await engine.pollActivityTasks({ taskQueue, maxTasks: 5, identity, waitMs: 1000 });
+    expect(polled.map((a) => a.activityType)).toEqual(['c']);
+    for (const a of [...done.eagerActivityTasks!, ...polled]) await engine.completeActivityTask(a.taskToken, { result: a.activityType, identity });
+    const t2 = await pollOne(taskQueue);
+    expect(t2.events.map((e) => (e.attributes as { result: string }).result).sort()).toEqual(['a', 'b', 'c']);
+    await engine.terminateWorkflow({ workflowId });
+  });
+});
