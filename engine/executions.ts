@@ -55,6 +55,7 @@ export async function startExecution(db: Kysely<Database>, namespace: string, re
   const started = {
     workflowType,
     workflowId,
+    runId,
     taskQueue,
     args,
     ...(req.identity ? { identity: req.identity } : {}),

@@ -15,6 +15,8 @@ export interface EventAttributes {
   WorkflowExecutionStarted: {
     readonly workflowType: string;
     readonly workflowId: string;
+    /** The run's id; also the seed of its deterministic randomness, so a replay needs it. */
+    readonly runId: string;
     readonly taskQueue: string;
     readonly args: readonly Payload[];
     readonly identity?: string;

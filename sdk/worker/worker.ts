@@ -9,6 +9,7 @@ import {
   type HistoryEvent,
   type WorkflowRunInfo,
   type WorkflowTask,
+  type WorkflowTaskFailure,
 } from '../../engine/protocol/index.js';
 import { parseDuration } from '../../engine/protocol/durations.js';
 import { ActivityRunner, type ActivityFunction } from './activity-runner.js';
@@ -136,6 +137,40 @@ export class Worker {
 
   private get polling(): boolean {
     return this._state === 'RUNNING' && !this.stopPolling.signal.aborted;
+  }
+
+  /**
+   * Replays a stored history against workflow code, without a database: throws
+   * NonDeterminismError (naming the event and both commands) when today's code would not
+   * produce the recorded commands, or the workflow task failure a replayed activation hit.
+   * Use it in CI on histories exported from production before deploying new workflow code.
+   * Temporal's `Worker.runReplayHistory`.
+   */
+  static async runReplayHistory(
+    options: { readonly workflowsPath?: string; readonly workflowBundle?: WorkflowBundle },
+    history: readonly HistoryEvent[] | { readonly events: readonly HistoryEvent[] },
+  ): Promise<{ replayedWorkflowTasks: number; lastCompletedEventId: number }> {
+    const events = Array.isArray(history) ? (history as readonly HistoryEvent[]) : (history as { events: readonly HistoryEvent[] }).events;
+    const started = events[0];
+    if (!started || started.eventType !== 'WorkflowExecutionStarted') {
+      throw new InvalidArgumentError('history', 'must start with WorkflowExecutionStarted (event 1); pass the events of handle.fetchHistory()');
+    }
+    if (!options.workflowBundle && !options.workflowsPath) throw new InvalidArgumentError('workflowsPath', 'is required to replay a history');
+    const bundle = options.workflowBundle ?? (await bundleWorkflowCode({ workflowsPath: options.workflowsPath! }));
+    const run = WorkflowRun.create(createSandboxFactory(bundle), {
+      namespace: 'replay',
+      workflowId: started.attributes.workflowId,
+      runId: started.attributes.runId,
+      workflowType: started.attributes.workflowType,
+      taskQueue: started.attributes.taskQueue,
+      startTime: started.timestamp,
+    });
+    try {
+      const summary = run.replay(events);
+      return { replayedWorkflowTasks: summary.replayedBatches, lastCompletedEventId: summary.lastCompletedEventId };
+    } finally {
+      run.dispose();
+    }
   }
 
   get state(): WorkerState {
@@ -336,11 +371,12 @@ export class Worker {
         return;
       }
       const nde = err instanceof NonDeterminismError;
+      const cause = (err as { taskFailureCause?: WorkflowTaskFailure['cause'] }).taskFailureCause ?? (nde ? 'NON_DETERMINISM' : 'WORKFLOW_ERROR');
       this.stats.workflowTasksFailed++;
       this.log.error(nde ? 'non-determinism: the workflow code does not match its history' : 'workflow task failed', { ...meta, error: err });
       await this.engine
         .failWorkflowTask(task.taskToken, {
-          cause: nde ? 'NON_DETERMINISM' : 'WORKFLOW_ERROR',
+          cause,
           failure: toFailureInfo(err),
           identity: this.identity,
         })

@@ -123,7 +123,7 @@ export class Activator {
   }
 
   scheduleActivity(activityType: string, args: readonly unknown[], options: ActivityScheduleOptions, taskQueue: string | undefined): Promise<unknown> {
-    if (this.cancelRequested) return Promise.reject(this.cancelRequested);
+    if (this.cancelRequested) return quietly(Promise.reject(this.cancelRequested));
     args.forEach((arg, i) => {
       const problem = findNonJsonValue(arg, `args[${i}]`);
       if (problem) throw new PayloadNotSerializableError(`args[${i}]`, `activity '${activityType}': ${problem}`);
@@ -137,21 +137,23 @@ export class Activator {
       args: jsonClone(args) as unknown[],
       options,
     };
-    return new Promise((resolve, reject) => {
-      this.activities.set(seq, { activityType, resolve, reject });
-      this.pushCommand(command);
-    });
+    return quietly(
+      new Promise((resolve, reject) => {
+        this.activities.set(seq, { activityType, resolve, reject });
+        this.pushCommand(command);
+      }),
+    );
   }
 
   /** Starts a durable timer. `seq` is 0 when the workflow is already cancelled (nothing is started). */
   startTimer(durationMs: number): { readonly seq: number; readonly promise: Promise<void> } {
-    if (this.cancelRequested) return { seq: 0, promise: Promise.reject(this.cancelRequested) };
+    if (this.cancelRequested) return { seq: 0, promise: quietly(Promise.reject(this.cancelRequested)) };
     const seq = this.nextTimerSeq++;
     const promise = new Promise<void>((resolve, reject) => {
       this.timers.set(seq, { resolve, reject });
       this.pushCommand({ kind: 'StartTimer', seq, durationMs });
     });
-    return { seq, promise };
+    return { seq, promise: quietly(promise) };
   }
 
   /** Cancels a timer that has not fired (a CancelTimer command); its promise never settles. */
@@ -288,6 +290,16 @@ function activityFailure(activityType: string, seq: number, failure: FailureInfo
     );
   }
   return new ActivityFailure('Activity task failed', activityType, String(seq), 'UNSPECIFIED', undefined, fromFailureInfo(failure));
+}
+
+/**
+ * Marks an SDK promise as handled, so that a workflow which never awaits it (a timer or
+ * activity left pending when the workflow is cancelled, say) does not report an unhandled
+ * rejection to the worker process. Code that awaits it still sees the rejection.
+ */
+function quietly<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => undefined);
+  return promise;
 }
 
 function jsonClone(value: unknown): unknown {

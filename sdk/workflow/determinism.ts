@@ -84,6 +84,8 @@ function deterministicDate(activator: Activator): DateConstructor {
   }
   const D = WorkflowDate as unknown as DateConstructor & Record<string, unknown>;
   Object.defineProperty(D, 'prototype', { value: OriginalDate.prototype, writable: false });
+  Object.defineProperty(D, 'name', { value: 'Date' });
+  Object.defineProperty(D, 'length', { value: OriginalDate.length });
   D.now = () => activator.now;
   D.parse = OriginalDate.parse;
   D.UTC = OriginalDate.UTC;

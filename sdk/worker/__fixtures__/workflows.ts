@@ -160,5 +160,30 @@ export async function badResult(): Promise<unknown> {
   return new Map([[1, 2]]);
 }
 
+/** Leaves an activity promise unawaited; cancelling during the sleep must not upset the worker. */
+export async function unawaitedActivity(): Promise<string> {
+  const pending = acts.reserveStock('o-1');
+  await sleep('1m');
+  return pending;
+}
+
+/** A rejection nobody handles, made by user code: logged by the worker, not fatal. */
+export async function unhandledUserRejection(): Promise<string> {
+  void Promise.reject(new Error('nobody handles me'));
+  await sleep(1);
+  return 'still fine';
+}
+
+/** What the sandbox realm offers: Node's globals must be absent, the deterministic ones present. */
+export async function sandboxGlobals(): Promise<Record<string, string>> {
+  const g = globalThis as Record<string, unknown>;
+  const names = ['process', 'require', 'Buffer', 'setImmediate', 'fetch', 'setTimeout', 'clearTimeout', 'queueMicrotask', 'crypto', 'console'];
+  const order: string[] = [];
+  queueMicrotask(() => order.push('microtask'));
+  order.push('sync');
+  await Promise.resolve();
+  return { ...Object.fromEntries(names.map((n) => [n, typeof g[n]])), order: order.join(',') };
+}
+
 /** Not a workflow: only exported functions are workflow types. */
 export const notAWorkflow = 42;
