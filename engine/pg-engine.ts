@@ -113,7 +113,10 @@ export class PgEngine implements Engine {
     }
     const engine = new PgEngine(opts as PgEngineOptions & { databaseUrl: string });
     try {
-      if (opts.migrate !== false) await migrate(engine.pool, { log: (m: string) => engine.log.info(m) } as never);
+      if (opts.migrate !== false) {
+        const { applied, version } = await migrate(engine.pool);
+        for (const name of applied) engine.log.info(`applied migration ${name}`, { schemaVersion: version });
+      }
       await engine.wakeups.ready().catch((err) => engine.log.warn('LISTEN not available yet; falling back to polling', { error: err }));
     } catch (err) {
       await engine.close();

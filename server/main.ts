@@ -3,6 +3,7 @@
  * .chronicle/, unless DATABASE_URL is set), migrations, the engine's background loops, the
  * example worker, and the HTTP health endpoints.
  */
+import { logPoolError } from '../engine/db/connect.js';
 import { consoleLogger } from '../engine/logger.js';
 import { PgEngine } from '../engine/pg-engine.js';
 import { NativeConnection } from '../sdk/worker/connection.js';
@@ -38,7 +39,14 @@ async function main(): Promise<void> {
   const log = consoleLogger();
   const say = (m: string) => console.log(`[chronicle] ${m}`);
   const database = await resolveDatabase({ log: say });
-  const engine = await PgEngine.connect({ databaseUrl: database.databaseUrl, logger: log });
+  let stopping = false;
+  // On Ctrl-C the terminal signals the embedded postgres too, so its connections end while
+  // we shut down; those errors are expected then and not worth a line each.
+  const engine = await PgEngine.connect({
+    databaseUrl: database.databaseUrl,
+    logger: log,
+    poolOptions: { onError: (err, ctx) => (stopping ? undefined : logPoolError(err, ctx)) },
+  });
   engine.startBackgroundLoops();
   say('schema migrated; timer and lease-recovery loops running');
 
@@ -53,7 +61,6 @@ async function main(): Promise<void> {
   say(`health: ${address}/healthz  ready: ${address}/readyz`);
   say('ready. In another terminal: npm run example -- hello   (or: npm run example -- order)');
 
-  let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;

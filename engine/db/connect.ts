@@ -117,7 +117,7 @@ export function createDb(pool: pg.Pool): Kysely<Database> {
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
-function logPoolError(error: Error, context: PoolErrorContext): void {
+export function logPoolError(error: Error, context: PoolErrorContext): void {
   const code = (error as { code?: unknown }).code;
   console.error(
     `[chronicle] PostgreSQL connection error on ${context.connectionState === 'idle' ? 'an idle' : 'a checked-out'} connection ` +

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgEngine } from '../../engine/pg-engine.js';
 import type { HistoryEvent } from '../../engine/protocol/index.js';
@@ -30,6 +31,15 @@ afterAll(async () => {
 
 const types = (events: readonly HistoryEvent[]) => events.map((e) => e.eventType);
 
+/**
+ * With CHRONICLE_RECORD_HISTORIES=1, saves each example's history as a golden history under
+ * test/replay/histories/, which test/replay replays against the current code on every run.
+ */
+function record(name: string, events: readonly HistoryEvent[]): void {
+  if (process.env.CHRONICLE_RECORD_HISTORIES !== '1') return;
+  writeFileSync(new URL(`../replay/histories/${name}.json`, import.meta.url), JSON.stringify({ workflowsPath: 'examples/workflows.ts', events }, null, 2) + '\n');
+}
+
 describe('examples', () => {
   it('hello: greets through one activity', async () => {
     const handle = await clientFor(engine).workflow.start<typeof hello>('hello', { workflowId: 'hello-test', taskQueue: EXAMPLES_TASK_QUEUE, args: ['Ada'] });
@@ -44,6 +54,7 @@ describe('examples', () => {
       'WorkflowTaskCompleted',
     ]);
     expect(summarizeHistory(events)).toContain('greet #1 → "Hello, Ada!"');
+    record('hello', events);
   });
 
   it('order: parallel reservations, a flaky charge retried to attempt 3, a durable sleep, then shipping', async () => {
@@ -81,6 +92,6 @@ describe('examples', () => {
     expect(types(events)).toContain('TimerStarted');
     expect(types(events).filter((x) => x === 'TimerFired')).toHaveLength(1);
     expect(types(events).at(-2)).toBe('WorkflowExecutionCompleted');
-    console.log(summarizeHistory(events));
+    record('order', events);
   });
 });

@@ -171,7 +171,7 @@ describe('crash recovery (fault)', () => {
       await s.supervisor.start(3);
       // Inputs and start spacing are drawn up front; the chaos loop has its own stream, so
       // a seed reproduces the same inputs, spacing, kill intervals and victim choices.
-      const inputs = Array.from({ length: WORKFLOWS }, (_, i) => ({ n: i + 1, workMs: Math.round(s.uniform(100, 400)), gapMs: Math.round(s.uniform(50, 350)) }));
+      const inputs = Array.from({ length: WORKFLOWS }, (_, i) => ({ n: i + 1, workMs: Math.round(s.uniform(100, 400)), gapMs: Math.round(s.uniform(100, 500)) }));
       const chaosRandom = seededRandom(s.seed ^ 0x9e3779b9);
       const u = (min: number, max: number) => min + chaosRandom() * (max - min);
 
@@ -215,7 +215,7 @@ describe('crash recovery (fault)', () => {
       const completedAt: number[] = [];
       try {
         await starting;
-        // Expected ≈ 10 s (starts spread over ~6 s, 3 × 100–400 ms steps, ≤ 2 s lease per kill); deadline 120 s.
+        // Expected ≈ 12 s (starts spread over ~9 s, 3 × 100–400 ms steps, ≤ 2 s lease per kill); deadline 120 s.
         results = await Promise.all(handles.map((h, i) => s.result(h, 120_000).then((r) => ((completedAt[i] = Date.now()), r))));
       } finally {
         done = true;

@@ -386,14 +386,17 @@ async function checkI8(pool: pg.Pool, hasLedger: boolean, kills: readonly KillRe
             array_agg((extract(epoch FROM at) * 1000)::bigint ORDER BY at, id) AS at_ms
      FROM public.fault_ledger GROUP BY workflow_id, run_id, activity_seq HAVING count(*) > 1`,
   );
-  // Same host clock on both sides; the slack covers only the ledger's ms rounding.
+  // Only an upper bound on the kill time: a kill explains the duplicate if it came before the
+  // next execution started. No lower bound: `at` is when the server ran the INSERT, which can
+  // be after the SIGKILL of a process that had already sent it. Same host clock on both
+  // sides; the slack covers the ledger's ms rounding.
   const SLACK_MS = 5;
   for (const r of rows) {
     for (let i = 0; i + 1 < r.pids.length; i++) {
       c.checked++;
       const pid = r.pids[i]!;
       const nextAt = Number(r.at_ms[i + 1]);
-      const kill = kills.find((k) => k.pid === pid && k.killedAt <= nextAt + SLACK_MS && k.killedAt + SLACK_MS >= Number(r.at_ms[i]));
+      const kill = kills.find((k) => k.pid === pid && k.killedAt <= nextAt + SLACK_MS);
       if (!kill) {
         c.violation({
           workflowId: r.workflow_id,

@@ -165,6 +165,8 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<v
 
   if (failed) {
     console.error(`[fault] ${name} failed; reproduce with CHAOS_SEED=${seed}. Worker logs:\n${supervisor?.dumpLogs() ?? '(no workers)'}`);
+  } else if (process.env.FAULT_PRINT_LOGS === '1') {
+    console.log(`[fault] ${name} worker logs (FAULT_PRINT_LOGS=1):\n${supervisor?.dumpLogs() ?? '(no workers)'}`);
   }
   await engine?.close().catch((e: unknown) => console.error('engine close failed', e));
   await db.drop({ result: { state: failed ? 'fail' : 'pass' } });
