@@ -2,36 +2,15 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './db/database.js';
 import { StaleTaskError } from './errors.js';
 import { deliverTail } from './inbox.js';
-import type { ActivityTask, FailureInfo, HeartbeatResponse, ResolvedRetryPolicy, TimeoutType } from './protocol/index.js';
+import type { Logger } from './logger.js';
+import { STALE_LEASE_SQLSTATE } from './task-rows.js';
+import type { ActivityTask, FailureInfo, HeartbeatResponse, TimeoutType, WorkflowTask } from './protocol/index.js';
 import { decideRetry } from './retry.js';
-import { decodeActivityTaskToken, encodeActivityTaskToken } from './task-token.js';
+import { decodeActivityTaskToken } from './task-token.js';
+import { toActivityTask, toWorkflowTasks, type ActivityTaskRow, type EagerActivityRow, type WorkflowTaskClaimRow } from './task-rows.js';
 import { payloadJson, validatePayload } from './validation.js';
 import { CHANNELS } from './wakeups.js';
 
-interface ActivityTaskRow {
-  id: string;
-  namespace: string;
-  run_id: string;
-  seq: number;
-  workflow_id: string;
-  workflow_type: string;
-  workflow_task_queue: string;
-  activity_type: string;
-  task_queue: string;
-  args: unknown[];
-  priority: number;
-  attempt: number;
-  lease_id: string;
-  heartbeat_details: unknown;
-  last_failure: FailureInfo | null;
-  start_to_close_ms: number;
-  heartbeat_timeout_ms: number | null;
-  retry_policy: ResolvedRetryPolicy;
-  scheduled_ms: string;
-  started_ms: string;
-  lease_ms: string;
-  deadline_ms: string | null;
-}
 
 const MS = (col: string) => sql.raw(`(extract(epoch FROM ${col}) * 1000)::bigint`);
 
@@ -52,37 +31,6 @@ export async function claimActivityTasks(
   return rows.map(toActivityTask);
 }
 
-/** A row of chronicle.activity_claim: what a claim (or eager dispatch) returns. */
-export type EagerActivityRow = Pick<
-  ActivityTaskRow,
-  | 'id' | 'namespace' | 'run_id' | 'seq' | 'workflow_id' | 'workflow_type' | 'activity_type' | 'task_queue' | 'args' | 'priority'
-  | 'attempt' | 'lease_id' | 'heartbeat_details' | 'start_to_close_ms' | 'heartbeat_timeout_ms' | 'scheduled_ms' | 'started_ms'
-  | 'lease_ms' | 'deadline_ms'
->;
-
-export function toActivityTask(r: EagerActivityRow): ActivityTask {
-  return {
-    taskToken: encodeActivityTaskToken({ taskId: r.id, runId: r.run_id, leaseId: r.lease_id }),
-    namespace: r.namespace,
-    workflowId: r.workflow_id,
-    runId: r.run_id,
-    workflowType: r.workflow_type,
-    activityType: r.activity_type,
-    activityId: String(r.seq),
-    taskQueue: r.task_queue,
-    args: r.args,
-    attempt: r.attempt,
-    ...(r.heartbeat_details !== null && r.heartbeat_details !== undefined ? { heartbeatDetails: r.heartbeat_details } : {}),
-    priority: r.priority,
-    scheduledAt: Number(r.scheduled_ms),
-    startedAt: Number(r.started_ms),
-    leaseExpiresAt: Number(r.lease_ms),
-    startToCloseTimeoutMs: r.start_to_close_ms,
-    ...(r.heartbeat_timeout_ms !== null ? { heartbeatTimeoutMs: r.heartbeat_timeout_ms } : {}),
-    ...(r.deadline_ms !== null && r.deadline_ms !== undefined ? { scheduleToCloseTimeoutMs: Number(r.deadline_ms) - Number(r.scheduled_ms) } : {}),
-  };
-}
-
 /** Milliseconds until the next pending task of the queue becomes visible, if any (for the poller's sleep). */
 export async function msUntilNextVisibleActivity(db: Kysely<Database>, namespace: string, taskQueue: string): Promise<number | undefined> {
   const { rows } = await sql<{ ms: number | null }>`
@@ -93,32 +41,30 @@ export async function msUntilNextVisibleActivity(db: Kysely<Database>, namespace
 }
 
 /**
- * Records an activity's result, in one statement and one commit: the attempt's row is
- * deleted (only if this token still holds its lease), the result goes to the run's inbox,
- * and the run gets a workflow task.
- *
- * The `ex` CTE locks the run's executions row and `done` joins it, so the run row is
- * locked before the activity row: the same order as a workflow-task completion that
- * closes the run (run, then its rows), hence no deadlock between the two.
+ * Records an activity's result in one round trip (chronicle.complete_activity_task): the
+ * attempt's row is deleted only if this token still holds its lease, the result goes to the
+ * run's inbox, and the run gets a workflow task. With `eager`, that workflow task is leased
+ * to the completing worker in the same transaction and returned.
  */
-export async function completeActivityTask(db: Kysely<Database>, taskToken: string, result: unknown, identity: string): Promise<void> {
+export async function completeActivityTask(
+  db: Kysely<Database>,
+  log: Logger,
+  taskToken: string,
+  result: unknown,
+  identity: string,
+  eager: { workflowTaskQueue: string; leaseMs: number } | undefined,
+): Promise<WorkflowTask | undefined> {
   const t = decodeActivityTaskToken(taskToken);
   validatePayload('result', result);
-  const { rows } = await sql<{ delivered: number }>`
-    WITH ex AS (
-      SELECT run_id FROM chronicle.executions WHERE run_id = ${t.runId} FOR NO KEY UPDATE
-    ), done AS (
-      DELETE FROM chronicle.activity_tasks a USING ex
-      WHERE a.id = ${t.taskId} AND a.run_id = ex.run_id AND a.lease_id = ${t.leaseId} AND a.status = 'running'
-      RETURNING a.run_id, a.namespace, a.workflow_task_queue, a.seq, a.attempt, a.last_failure
-    ), delivered AS (
-      SELECT run_id, namespace, workflow_task_queue AS task_queue, 'ActivityTaskCompleted'::text AS event_type,
-             jsonb_build_object('seq', seq, 'result', ${payloadJson(result)}::jsonb, 'attempt', attempt, 'identity', ${identity}::text)
-               || CASE WHEN last_failure IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('lastFailure', last_failure) END AS attributes,
-             1 AS ord
-      FROM done
-    ) ${deliverTail()}`.execute(db);
-  if (!rows[0] || rows[0].delivered === 0) throw new StaleTaskError(taskToken, 'the lease expired, the activity was already completed, or its run closed');
+  try {
+    const { rows } = await sql<WorkflowTaskClaimRow>`
+      SELECT * FROM chronicle.complete_activity_task(${t.taskId}::bigint, ${t.runId}::uuid, ${t.leaseId}::uuid,
+        ${payloadJson(result)}::jsonb, ${identity}, ${eager?.workflowTaskQueue ?? null}, ${eager?.leaseMs ?? 0})`.execute(db);
+    return (await toWorkflowTasks(db, log, rows))[0];
+  } catch (err) {
+    if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
+    throw err;
+  }
 }
 
 interface LockedAttempt {

@@ -102,6 +102,17 @@ export interface PollWorkflowTasksRequest extends PollRequest {
 export interface ActivityCompletion {
   readonly result: Payload;
   readonly identity: string;
+  /**
+   * Eager dispatch: the caller polls workflow tasks on this queue and has a free slot. If
+   * the result makes the run's workflow task ready on this queue, it is leased to the caller
+   * in the same transaction and returned, instead of going through the queue.
+   */
+  readonly eagerWorkflowTaskQueue?: string;
+}
+
+export interface ActivityCompletionResult {
+  /** The run's next workflow task, leased to the caller (only with `eagerWorkflowTaskQueue`). */
+  readonly eagerWorkflowTask?: WorkflowTask;
 }
 
 export interface ActivityFailureReport {
@@ -170,7 +181,7 @@ export interface Engine {
   pollActivityTasks(req: PollRequest): Promise<ActivityTask[]>;
 
   /** Records the activity's result. StaleTaskError when the lease was lost. */
-  completeActivityTask(taskToken: string, completion: ActivityCompletion): Promise<void>;
+  completeActivityTask(taskToken: string, completion: ActivityCompletion): Promise<ActivityCompletionResult>;
 
   /**
    * Reports a failed attempt. The engine applies the retry policy: a later attempt is

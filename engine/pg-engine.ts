@@ -7,6 +7,7 @@ import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import type {
   ActivityCompletion,
+  ActivityCompletionResult,
   ActivityFailureReport,
   Engine,
   GetHistoryOptions,
@@ -335,8 +336,12 @@ export class PgEngine implements Engine {
     );
   }
 
-  completeActivityTask(taskToken: string, completion: ActivityCompletion): Promise<void> {
-    return activityTasks.completeActivityTask(this.db, taskToken, completion.result, completion.identity);
+  async completeActivityTask(taskToken: string, completion: ActivityCompletion): Promise<ActivityCompletionResult> {
+    const eager = completion.eagerWorkflowTaskQueue
+      ? { workflowTaskQueue: completion.eagerWorkflowTaskQueue, leaseMs: this.settings.workflowTaskTimeoutMs }
+      : undefined;
+    const task = await activityTasks.completeActivityTask(this.db, this.log, taskToken, completion.result, completion.identity, eager);
+    return task ? { eagerWorkflowTask: task } : {};
   }
 
   failActivityTask(taskToken: string, report: ActivityFailureReport): Promise<void> {

@@ -4,7 +4,7 @@ import type { ExecutionRow } from './executions.js';
 import { deleteRunWork } from './executions.js';
 import { InvalidArgumentError, StaleTaskError } from './errors.js';
 import { appendEvents, type NewEvent } from './history.js';
-import { toActivityTask, type EagerActivityRow } from './activity-tasks.js';
+import { STALE_LEASE_SQLSTATE, toActivityTask, toWorkflowTasks, type EagerActivityRow, type WorkflowTaskClaimRow } from './task-rows.js';
 import type { Logger } from './logger.js';
 import {
   assertNever,
@@ -38,48 +38,11 @@ export async function claimWorkflowTasks(
   max: number,
   identity: string,
 ): Promise<WorkflowTask[]> {
-  const { rows } = await sql<ClaimRow>`
+  const { rows } = await sql<WorkflowTaskClaimRow>`
     SELECT * FROM chronicle.claim_workflow_tasks(${namespace}, ${taskQueue}, ${max}, ${identity}, ${settings.workflowTaskTimeoutMs})`.execute(db);
-  const tasks: WorkflowTask[] = [];
-  for (const c of rows) {
-    if (c.run_status !== 'RUNNING') {
-      // Closing a run deletes its task in the same transaction, so this means a bug
-      // elsewhere; drop the orphan rather than hand a closed run to a worker.
-      log.error('dropping workflow task of a run that is not running', { runId: c.run_id, status: c.run_status });
-      await db.transaction().execute((trx) => deleteRunWork(trx, c.run_id));
-      continue;
-    }
-    tasks.push({
-      taskToken: encodeWorkflowTaskToken({ runId: c.run_id, leaseId: c.lease_id }),
-      namespace: c.namespace,
-      workflowId: c.workflow_id,
-      runId: c.run_id,
-      workflowType: c.workflow_type,
-      taskQueue: c.task_queue,
-      attempt: c.attempt,
-      startedAt: Number(c.now_ms),
-      previousCompletedEventId: c.previous_completed_event_id,
-      historyLength: c.history_length,
-      events: c.events,
-    });
-  }
-  return tasks;
+  return toWorkflowTasks(db, log, rows);
 }
 
-interface ClaimRow {
-  run_id: string;
-  lease_id: string;
-  attempt: number;
-  now_ms: string;
-  namespace: string;
-  workflow_id: string;
-  workflow_type: string;
-  task_queue: string;
-  run_status: string;
-  history_length: number;
-  previous_completed_event_id: number;
-  events: (HistoryEvent | PendingEvent)[];
-}
 
 interface LockedTask {
   ex: ExecutionRow;
@@ -106,8 +69,6 @@ async function lockClaimedTask(trx: Transaction<Database>, taskToken: string): P
   return { ex, task, nowMs: Number(ex.now_ms) };
 }
 
-/** SQLSTATE raised by the task functions of migrations/0002 when a lease is stale. */
-const STALE_LEASE_SQLSTATE = 'CH001';
 
 /**
  * Completes a workflow task atomically, in one round trip (chronicle.complete_workflow_task):

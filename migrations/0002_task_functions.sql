@@ -63,44 +63,30 @@ BEGIN
   RETURN QUERY SELECT * FROM chronicle.lease_activity_tasks(ids, p_identity);
 END $$;
 
--- Claims up to p_max pending workflow tasks of a queue and returns, per task, what the
--- worker has not seen: history after the run's last WorkflowTaskCompleted (event 1 for a
--- first task) followed by the run's inbox.
---
--- The inbox is read by a later statement than the one that takes the row locks: in READ
--- COMMITTED each statement of a function gets a new snapshot, so this one sees every event
--- whose producer committed before our locks were granted, and every later producer finds
--- the task running and marks it dirty. Reading the inbox in the locking statement would use
--- a snapshot from before a lock wait and could miss an event while clearing `dirty`.
-CREATE FUNCTION chronicle.claim_workflow_tasks(p_namespace text, p_task_queue text, p_max integer, p_identity text, p_lease_ms integer)
-RETURNS TABLE (
+-- What a workflow-task claim returns per task: the lease, and what the worker has not seen
+-- yet: history after the run's last WorkflowTaskCompleted (event 1 for a first task)
+-- followed by the run's inbox.
+CREATE TYPE chronicle.workflow_task_claim AS (
   run_id uuid, lease_id uuid, attempt integer, now_ms bigint, namespace text, workflow_id text, workflow_type text,
-  task_queue text, run_status text, history_length integer, previous_completed_event_id integer, events jsonb)
-LANGUAGE plpgsql AS $$
-#variable_conflict use_column
-DECLARE
-  claimed uuid[];
-BEGIN
-  PERFORM set_config('synchronous_commit', 'off', true);
-  WITH c AS MATERIALIZED (
-    SELECT t.run_id FROM chronicle.workflow_tasks t
-    WHERE t.namespace = p_namespace AND t.task_queue = p_task_queue AND t.status = 'pending' AND t.visible_at <= now()
-    ORDER BY t.visible_at
-    LIMIT p_max
-    FOR UPDATE SKIP LOCKED
-  ), u AS (
-    UPDATE chronicle.workflow_tasks t
-    SET status = 'running', lease_id = gen_random_uuid(), dirty = false, identity = p_identity,
-        lease_expires_at = now() + make_interval(secs => p_lease_ms / 1000.0)
-    FROM c WHERE t.run_id = c.run_id
-    RETURNING t.run_id
-  )
-  SELECT array_agg(u.run_id) INTO claimed FROM u;
-  IF claimed IS NULL THEN RETURN; END IF;
+  task_queue text, run_status text, history_length integer, previous_completed_event_id integer, events jsonb);
 
+-- Leases workflow tasks the caller has already locked (FOR UPDATE) to p_identity.
+--
+-- The inbox is read by a later statement than the one that took the row locks: in READ
+-- COMMITTED each statement of a function gets a new snapshot, so it sees every event whose
+-- producer committed before our locks were granted, and every later producer finds the
+-- task running and marks it dirty. Reading the inbox with the locking statement's snapshot
+-- could miss an event (its producer committed while we waited for the lock) while also
+-- clearing `dirty`: a lost wake-up.
+CREATE FUNCTION chronicle.lease_workflow_tasks(p_run_ids uuid[], p_identity text, p_lease_ms integer)
+RETURNS SETOF chronicle.workflow_task_claim
+LANGUAGE plpgsql AS $$
+BEGIN
   UPDATE chronicle.workflow_tasks t
-  SET claimed_inbox_ids = coalesce((SELECT array_agg(i.id ORDER BY i.id) FROM chronicle.workflow_inbox i WHERE i.run_id = t.run_id), '{}')
-  WHERE t.run_id = ANY(claimed);
+  SET status = 'running', lease_id = gen_random_uuid(), dirty = false, identity = p_identity,
+      lease_expires_at = now() + make_interval(secs => p_lease_ms / 1000.0),
+      claimed_inbox_ids = coalesce((SELECT array_agg(i.id ORDER BY i.id) FROM chronicle.workflow_inbox i WHERE i.run_id = t.run_id), '{}')
+  WHERE t.run_id = ANY(p_run_ids);
 
   RETURN QUERY
   SELECT t.run_id, t.lease_id, t.attempt, (extract(epoch FROM now()) * 1000)::bigint, e.namespace, e.workflow_id,
@@ -115,7 +101,75 @@ BEGIN
       SELECT jsonb_agg(jsonb_build_object('eventType', i.event_type, 'attributes', i.attributes) ORDER BY i.id)
       FROM chronicle.workflow_inbox i WHERE i.id = ANY(t.claimed_inbox_ids)), '[]'::jsonb)
   FROM chronicle.workflow_tasks t JOIN chronicle.executions e ON e.run_id = t.run_id
-  WHERE t.run_id = ANY(claimed);
+  WHERE t.run_id = ANY(p_run_ids);
+END $$;
+
+-- Claims up to p_max pending workflow tasks of a queue, oldest visible first; SKIP LOCKED
+-- so that concurrent pollers take disjoint tasks without waiting on each other.
+CREATE FUNCTION chronicle.claim_workflow_tasks(p_namespace text, p_task_queue text, p_max integer, p_identity text, p_lease_ms integer)
+RETURNS SETOF chronicle.workflow_task_claim
+LANGUAGE plpgsql AS $$
+DECLARE
+  claimed uuid[];
+BEGIN
+  PERFORM set_config('synchronous_commit', 'off', true);
+  SELECT array_agg(c.run_id) INTO claimed FROM (
+    SELECT t.run_id FROM chronicle.workflow_tasks t
+    WHERE t.namespace = p_namespace AND t.task_queue = p_task_queue AND t.status = 'pending' AND t.visible_at <= now()
+    ORDER BY t.visible_at
+    LIMIT p_max
+    FOR UPDATE SKIP LOCKED) c;
+  IF claimed IS NULL THEN RETURN; END IF;
+  RETURN QUERY SELECT * FROM chronicle.lease_workflow_tasks(claimed, p_identity, p_lease_ms);
+END $$;
+
+-- Records an activity's result in one round trip: deletes the attempt's row (only while
+-- this lease holds it), delivers ActivityTaskCompleted to the run's inbox and makes sure
+-- the run has a workflow task (see engine/inbox.ts for the delivery rules). The run's
+-- executions row is locked first: the global lock order (run, then its rows), the same as
+-- a completion that closes the run, so the two cannot deadlock.
+--
+-- Eager dispatch (p_eager_queue not null): when the run's workflow task is pending on that
+-- queue after the delivery, it is leased to the completing worker and returned, saving the
+-- claim's round trip, commit and wake-up. Returns no row when the lease is stale.
+CREATE FUNCTION chronicle.complete_activity_task(
+  p_task_id bigint, p_run_id uuid, p_lease_id uuid, p_result jsonb, p_identity text, p_eager_queue text, p_lease_ms integer)
+RETURNS SETOF chronicle.workflow_task_claim
+LANGUAGE plpgsql AS $$
+DECLARE
+  done chronicle.activity_tasks%ROWTYPE;
+  notify_queue text;
+  eager_run uuid;
+BEGIN
+  PERFORM 1 FROM chronicle.executions x WHERE x.run_id = p_run_id FOR NO KEY UPDATE;
+  DELETE FROM chronicle.activity_tasks a
+  WHERE a.id = p_task_id AND a.run_id = p_run_id AND a.lease_id = p_lease_id AND a.status = 'running'
+  RETURNING * INTO done;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'the lease expired, the activity was already completed, or its run closed' USING ERRCODE = 'CH001';
+  END IF;
+
+  INSERT INTO chronicle.workflow_inbox (run_id, event_type, attributes)
+  VALUES (p_run_id, 'ActivityTaskCompleted',
+    jsonb_build_object('seq', done.seq, 'result', p_result, 'attempt', done.attempt, 'identity', p_identity)
+      || CASE WHEN done.last_failure IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('lastFailure', done.last_failure) END);
+
+  INSERT INTO chronicle.workflow_tasks AS w (run_id, namespace, task_queue)
+  VALUES (p_run_id, done.namespace, done.workflow_task_queue)
+  ON CONFLICT (run_id) DO UPDATE SET dirty = true
+  RETURNING CASE WHEN w.status = 'pending' THEN w.task_queue END INTO notify_queue;
+
+  IF notify_queue IS NOT NULL AND notify_queue = p_eager_queue THEN
+    SELECT t.run_id INTO eager_run FROM chronicle.workflow_tasks t
+    WHERE t.run_id = p_run_id AND t.status = 'pending' AND t.visible_at <= now();
+    IF eager_run IS NOT NULL THEN
+      RETURN QUERY SELECT * FROM chronicle.lease_workflow_tasks(ARRAY[eager_run], p_identity, p_lease_ms);
+      RETURN;
+    END IF;
+  END IF;
+  IF notify_queue IS NOT NULL THEN
+    PERFORM pg_notify('chronicle_wft', done.namespace || '/' || notify_queue);
+  END IF;
 END $$;
 
 -- Completes a workflow task atomically: under the run's row lock (then the task's: the

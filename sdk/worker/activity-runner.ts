@@ -2,7 +2,7 @@ import type { Engine } from '../../engine/engine.js';
 import { StaleTaskError } from '../../engine/errors.js';
 import { failpoint } from '../../engine/failpoints.js';
 import type { Logger } from '../../engine/logger.js';
-import { toFailureInfo, type ActivityTask, type FailureInfo } from '../../engine/protocol/index.js';
+import { toFailureInfo, type ActivityTask, type FailureInfo, type WorkflowTask } from '../../engine/protocol/index.js';
 import { activityInfoFromTask, Context, runWithContext } from '../activity/context.js';
 import { CompleteAsyncError } from '../activity/index.js';
 
@@ -14,6 +14,17 @@ export interface ActivityRunnerOptions {
   readonly activities: Readonly<Record<string, ActivityFunction>>;
   readonly identity: string;
   readonly log: Logger;
+  /**
+   * Eager workflow tasks: when the worker also runs workflows, a completed activity can take
+   * its run's next workflow task straight from the completing transaction. `reserve` takes a
+   * workflow-task slot and returns the worker's queue (or undefined when none is free);
+   * `run` runs a task in the reserved slot; `release` gives the slot back unused.
+   */
+  readonly eagerWorkflowTasks?: {
+    reserve(): string | undefined;
+    release(): void;
+    run(task: WorkflowTask): void;
+  };
 }
 
 /** Heartbeats are sent at most this often when no heartbeat timeout is set (Temporal's default). */
@@ -88,10 +99,24 @@ export class ActivityRunner {
 
   private async report(task: ActivityTask, outcome: { result: unknown } | { failure: FailureInfo }): Promise<void> {
     const { engine, identity, log } = this.opts;
+    const eager = 'result' in outcome ? this.opts.eagerWorkflowTasks : undefined;
+    let reservedQueue: string | undefined;
     try {
       await failpoint('activity.beforeCompleteCommit');
-      if ('result' in outcome) await engine.completeActivityTask(task.taskToken, { result: outcome.result, identity });
-      else await engine.failActivityTask(task.taskToken, { failure: outcome.failure, identity });
+      if ('result' in outcome) {
+        reservedQueue = eager?.reserve();
+        const done = await engine.completeActivityTask(task.taskToken, {
+          result: outcome.result,
+          identity,
+          ...(reservedQueue ? { eagerWorkflowTaskQueue: reservedQueue } : {}),
+        });
+        if (done.eagerWorkflowTask && reservedQueue) {
+          reservedQueue = undefined;
+          eager!.run(done.eagerWorkflowTask);
+        }
+      } else {
+        await engine.failActivityTask(task.taskToken, { failure: outcome.failure, identity });
+      }
     } catch (err) {
       if (err instanceof StaleTaskError) {
         log.warn('activity result dropped: this attempt no longer holds its lease (it timed out and was retried, or the run closed)', {
@@ -107,6 +132,8 @@ export class ActivityRunner {
         return;
       }
       throw err;
+    } finally {
+      if (reservedQueue) eager!.release();
     }
   }
 }

@@ -101,7 +101,21 @@ export class Worker {
     this.actSlots = new Slots(options.maxConcurrentActivityTaskExecutions ?? 100);
     this.graceMs = parseDuration(options.shutdownGraceTime ?? '10s', 'shutdownGraceTime');
     this.activities = registeredActivities(options.activities);
-    this.activityRunner = new ActivityRunner({ engine, activities: this.activities, identity: this.identity, log: this.log });
+    this.activityRunner = new ActivityRunner({
+      engine,
+      activities: this.activities,
+      identity: this.identity,
+      log: this.log,
+      eagerWorkflowTasks: {
+        reserve: () => {
+          if (!this.sandboxes || !this.polling || this.wftSlots.free <= 0) return undefined;
+          this.wftSlots.acquire();
+          return this.taskQueue;
+        },
+        release: () => this.wftSlots.release(),
+        run: (task) => void this.runWorkflowTask(task).finally(() => this.wftSlots.release()),
+      },
+    });
   }
 
   /** Validates options, bundles the workflow code and connects. Nothing polls until `run()`. */

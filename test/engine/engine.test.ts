@@ -268,3 +268,28 @@ describe('eager activity dispatch', () => {
     await engine.terminateWorkflow({ workflowId });
   });
 });
+
+describe('eager workflow task on activity completion', () => {
+  it('leases the run’s next workflow task to the worker that completed the activity', async () => {
+    const { workflowId, taskQueue } = await start();
+    const t1 = await pollOne(taskQueue);
+    const done = await engine.completeWorkflowTask(t1.taskToken, { commands: [schedule(1, 'a')], workflowTime: t1.startedAt, identity, eagerActivitySlots: 1 });
+    const [a] = done.eagerActivityTasks!;
+    const res = await engine.completeActivityTask(a!.taskToken, { result: 'A', identity, eagerWorkflowTaskQueue: taskQueue });
+    expect(res.eagerWorkflowTask).toMatchObject({ runId: t1.runId, previousCompletedEventId: 3 });
+    expect(res.eagerWorkflowTask!.events).toEqual([{ eventType: 'ActivityTaskCompleted', attributes: { seq: 1, result: 'A', attempt: 1, identity } }]);
+    expect(await engine.pollWorkflowTasks({ taskQueue, maxTasks: 1, identity, waitMs: 0 })).toEqual([]);
+    await engine.completeWorkflowTask(res.eagerWorkflowTask!.taskToken, { commands: [{ kind: 'CompleteWorkflow', result: 'A' }], workflowTime: 0, identity });
+    expect(await engine.awaitOutcome({ workflowId })).toMatchObject({ status: 'COMPLETED', result: 'A' });
+  });
+
+  it('does not take a task of another queue', async () => {
+    const { workflowId, taskQueue } = await start();
+    const t1 = await pollOne(taskQueue);
+    const done = await engine.completeWorkflowTask(t1.taskToken, { commands: [schedule(1, 'a')], workflowTime: t1.startedAt, identity, eagerActivitySlots: 1 });
+    const res = await engine.completeActivityTask(done.eagerActivityTasks![0]!.taskToken, { result: 'A', identity, eagerWorkflowTaskQueue: 'elsewhere' });
+    expect(res.eagerWorkflowTask).toBeUndefined();
+    expect(await pollOne(taskQueue)).toMatchObject({ runId: t1.runId });
+    await engine.terminateWorkflow({ workflowId });
+  });
+});
