@@ -64,6 +64,7 @@ export interface PgEngineOptions {
 }
 
 const DEFAULT_POLL_WAIT_MS = 10_000;
+const TYPE_REGISTRATION_INTERVAL_MS = 60_000;
 
 /**
  * The Engine on PostgreSQL. Owns a pool, one LISTEN connection, and (once
@@ -83,6 +84,7 @@ export class PgEngine implements Engine {
   private readonly settings: Required<Pick<PgEngineOptions, 'workflowTaskTimeoutMs' | 'pollIntervalMs' | 'reaperIntervalMs'>>;
   private readonly random: () => number;
   private loops: BackgroundLoop[] = [];
+  private readonly typesRegisteredAt = new Map<string, number>();
   private timerLoop: BackgroundLoop | undefined;
   private closed = false;
 
@@ -311,7 +313,14 @@ export class PgEngine implements Engine {
 
   async pollWorkflowTasks(req: PollWorkflowTasksRequest): Promise<WorkflowTask[]> {
     if (req.workflowTypes?.length) {
-      await executions.registerWorkflowTypes(this.db, this.namespace, req.taskQueue, req.workflowTypes);
+      // A write per poll would cost a commit on the hot path; once a minute keeps
+      // `last_seen_at` fresh enough for the start-time check.
+      const key = `${req.taskQueue}\u0000${req.workflowTypes.join('\u0000')}`;
+      const last = this.typesRegisteredAt.get(key) ?? 0;
+      if (Date.now() - last > TYPE_REGISTRATION_INTERVAL_MS) {
+        await executions.registerWorkflowTypes(this.db, this.namespace, req.taskQueue, req.workflowTypes);
+        this.typesRegisteredAt.set(key, Date.now());
+      }
     }
     return this.longPoll('wft', req, () =>
       workflowTasks.claimWorkflowTasks(this.db, this.log, this.settings, this.namespace, req.taskQueue, req.maxTasks, req.identity),

@@ -41,7 +41,7 @@ export class ActivityRunner {
 
   /** Aborts every running attempt (worker shutdown after its grace time). */
   abortAll(reason: string): void {
-    for (const c of this.running.values()) c.abort(new Error(reason));
+    for (const c of this.running.values()) c.abort(new AttemptAborted('shutdown', reason));
   }
 
   async run(task: ActivityTask): Promise<void> {
@@ -72,7 +72,7 @@ export class ActivityRunner {
     // Stop the attempt locally when its start-to-close time is up; the engine times the
     // lease out on its own clock regardless, so this only saves wasted work.
     const deadline = setTimeout(
-      () => controller.abort(new Error(`activity start-to-close timeout (${task.startToCloseTimeoutMs} ms)`)),
+      () => controller.abort(new AttemptAborted('timeout', `activity start-to-close timeout (${task.startToCloseTimeoutMs} ms)`)),
       task.startToCloseTimeoutMs,
     );
     deadline.unref?.();
@@ -85,7 +85,7 @@ export class ActivityRunner {
         if (err instanceof CompleteAsyncError) {
           outcome = undefined; // completed later by task token, or times out
         } else {
-          outcome = { failure: activityFailureInfo(err) };
+          outcome = { failure: attemptFailure(err, controller.signal) };
         }
       }
       await failpoint('activity.afterExecute');
@@ -138,10 +138,33 @@ export class ActivityRunner {
   }
 }
 
-/** A plain Error from an activity becomes a retryable ApplicationFailure of type `err.name` (Temporal's rule). */
-function activityFailureInfo(err: unknown): FailureInfo {
-  const info = toFailureInfo(err);
-  return info;
+/** Why the worker aborted an attempt's cancellation signal. */
+class AttemptAborted extends Error {
+  constructor(
+    readonly kind: 'shutdown' | 'timeout' | 'cancel' | 'lease-lost',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The failure an attempt is reported with. A plain Error becomes a retryable application
+ * failure of type `err.name` (Temporal's rule). When the worker itself aborted the attempt,
+ * the reason decides, not what the activity threw in response: a requested cancellation is
+ * a cancellation (not retried), while a shutdown or a local timeout must be retried.
+ */
+function attemptFailure(err: unknown, signal: AbortSignal): FailureInfo {
+  const cause = toFailureInfo(err);
+  const reason = signal.aborted ? signal.reason : undefined;
+  if (!(reason instanceof AttemptAborted) || reason.kind === 'cancel') return cause;
+  if (reason.kind === 'timeout') return { failureType: 'timeout', timeoutType: 'START_TO_CLOSE', message: reason.message, cause };
+  return {
+    failureType: 'application',
+    type: reason.kind === 'shutdown' ? 'WorkerShutdown' : 'LeaseLost',
+    message: reason.kind === 'shutdown' ? 'the worker shut down before the activity finished' : 'the attempt lost its lease',
+    cause,
+  };
 }
 
 /**
@@ -189,11 +212,11 @@ class HeartbeatSender {
     this.inFlight = this.engine
       .heartbeatActivityTask(this.task.taskToken, details)
       .then((res) => {
-        if (res.cancelRequested) this.controller.abort(new Error('activity cancellation requested'));
+        if (res.cancelRequested) this.controller.abort(new AttemptAborted('cancel', 'activity cancellation requested'));
       })
       .catch((err) => {
         if (err instanceof StaleTaskError) {
-          this.controller.abort(new Error('activity lease lost'));
+          this.controller.abort(new AttemptAborted('lease-lost', 'activity lease lost'));
           return;
         }
         this.log.warn('heartbeat failed; will retry with the next one', { activityType: this.task.activityType, error: err });

@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgEngine } from '../../engine/pg-engine.js';
-import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '../../sdk/client/index.js';
+import { ActivityFailure, ApplicationFailure, CancelledFailure, WorkflowFailedError } from '../../sdk/client/index.js';
+import { TerminatedFailure } from '../../sdk/workflow/index.js';
 import { Worker } from '../../sdk/worker/index.js';
 import { clientFor, startWorker, testEngine } from '../helpers/chronicle.js';
 import { createTestDatabase, waitUntil, type TestDatabase } from '../helpers/database.js';
@@ -204,6 +205,125 @@ describe('Worker + Client', () => {
       expect(rows[0].n).toBe(0);
     } finally {
       await w.stop();
+    }
+  });
+
+  it('stops retrying when the next backoff would cross scheduleToCloseTimeout (retry state TIMEOUT)', async () => {
+    const taskQueue = id('s2c');
+    const w = await startWorker(engine, { taskQueue, workflowsPath, activities });
+    try {
+      const err = await clientFor(engine).workflow.execute('scheduleToCloseBound', { workflowId: id('s2c'), taskQueue, args: ['k3'] }).catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(err.cause).toMatchObject({ retryState: 'TIMEOUT' });
+      // 300 ms apart within 1 s: at most 4 attempts, and more than one.
+      const n = activities.attempts.get('k3')!.length;
+      expect(n).toBeGreaterThan(1);
+      expect(n).toBeLessThanOrEqual(4);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('hands the last heartbeat details to the next attempt', async () => {
+    const taskQueue = id('hb');
+    const w = await startWorker(engine, { taskQueue, workflowsPath, activities });
+    try {
+      const result = await clientFor(engine).workflow.execute('heartbeatResume', { workflowId: id('hb'), taskQueue });
+      expect(result).toEqual({ attempt: 2, resumedFrom: { step: 2 } });
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('fails the workflow task, not the worker, when workflow code never yields; the run stays open', async () => {
+    const taskQueue = id('spin');
+    const w = await startWorker(engine, { taskQueue, workflowsPath, activities, deadlockTimeout: '300ms' });
+    try {
+      const client = clientFor(engine);
+      const handle = await client.workflow.start('spins', { workflowId: id('spin'), taskQueue });
+      const failed = await waitUntil(async () => (await handle.fetchHistory()).events.find((e) => e.eventType === 'WorkflowTaskFailed'), {
+        message: 'deadlock never reported',
+      });
+      expect(failed.attributes).toMatchObject({ cause: 'DEADLOCK' });
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      // The worker is still healthy.
+      expect(await client.workflow.execute('twoSteps', { workflowId: id('after-spin'), taskQueue })).toEqual(['a', 'b']);
+      await handle.terminate('spins forever');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('fails only the workflow task when workflow code throws a plain Error (retried; run stays open)', async () => {
+    const taskQueue = id('typeerror');
+    const w = await startWorker(engine, { taskQueue, workflowsPath, activities });
+    try {
+      const handle = await clientFor(engine).workflow.start('throwsTypeError', { workflowId: id('typeerror'), taskQueue });
+      const failed = await waitUntil(async () => (await handle.fetchHistory()).events.find((e) => e.eventType === 'WorkflowTaskFailed'), {
+        message: 'task failure never recorded',
+      });
+      expect(failed.attributes).toMatchObject({ cause: 'WORKFLOW_ERROR', failure: { type: 'TypeError', message: 'a bug in workflow code' } });
+      expect((await handle.describe()).status.name).toBe('RUNNING');
+      await handle.terminate();
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('cancels a run: the workflow sees CancelledFailure, rethrows, and ends CANCELLED', async () => {
+    const taskQueue = id('cancel');
+    const w = await startWorker(engine, { taskQueue, workflowsPath, activities });
+    try {
+      const handle = await clientFor(engine).workflow.start('sleepsLong', { workflowId: id('cancel'), taskQueue });
+      await waitUntil(async () => (await handle.describe()).pendingTimerCount === 1, { message: 'timer never started' });
+      await handle.cancel('no longer needed');
+      const err = await handle.result().catch((e) => e);
+      expect(err).toBeInstanceOf(WorkflowFailedError);
+      expect(err.cause).toBeInstanceOf(CancelledFailure);
+      expect((await handle.describe()).status.name).toBe('CANCELLED');
+      const types = (await handle.fetchHistory()).events.map((e) => e.eventType);
+      expect(types).toContain('WorkflowExecutionCancelRequested');
+      expect(types).toContain('TimerCanceled');
+      expect(types.at(-2)).toBe('WorkflowExecutionCanceled');
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('terminates a run from the client: result() throws with a TerminatedFailure cause', async () => {
+    const taskQueue = id('terminate');
+    const w = await startWorker(engine, { taskQueue, workflowsPath, activities });
+    try {
+      const handle = await clientFor(engine).workflow.start('sleepsLong', { workflowId: id('terminate'), taskQueue });
+      await waitUntil(async () => (await handle.describe()).pendingTimerCount === 1, { message: 'timer never started' });
+      await handle.terminate('operator');
+      const err = await handle.result().catch((e) => e);
+      expect(err.cause).toBeInstanceOf(TerminatedFailure);
+      expect((await handle.describe()).status.name).toBe('TERMINATED');
+      expect((await handle.describe()).pendingTimerCount).toBe(0);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('shutdown hands running activities back: aborted after the grace time, retried by the next worker, nothing lost', async () => {
+    const taskQueue = id('shutdown');
+    const client = clientFor(engine);
+    const first = await startWorker(engine, { taskQueue, workflowsPath, activities, shutdownGraceTime: '200ms' });
+    const handle = await client.workflow.start('longActivity', { workflowId: id('shutdown'), taskQueue });
+    await waitUntil(async () => {
+      const { rows } = await t.pool.query(`SELECT 1 FROM chronicle.activity_tasks WHERE workflow_id = $1 AND status = 'running'`, [handle.workflowId]);
+      return rows.length > 0;
+    }, { message: 'activity never started' });
+    await first.stop();
+    expect(first.worker.state).toBe('STOPPED');
+    const second = await startWorker(engine, { taskQueue, workflowsPath, activities });
+    try {
+      expect(await handle.result()).toBe('finished on attempt 2');
+      const done = (await handle.fetchHistory()).events.find((e) => e.eventType === 'ActivityTaskCompleted')!;
+      expect(done.attributes).toMatchObject({ attempt: 2, lastFailure: { type: 'WorkerShutdown', cause: { failureType: 'cancelled' } } });
+    } finally {
+      await second.stop();
     }
   });
 });
