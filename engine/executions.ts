@@ -88,16 +88,18 @@ export async function startExecution(db: Kysely<Database>, namespace: string, re
 }
 
 /**
- * Refuses a workflow type that no worker of the queue has registered. A queue no worker has
- * ever polled is accepted: the worker may simply not be deployed yet.
+ * Refuses a workflow type that no current worker of the queue has registered. A queue no
+ * worker has ever polled is accepted: the worker may simply not be deployed yet.
  */
 async function checkWorkflowTypeKnown(db: Db, namespace: string, taskQueue: string, workflowType: string): Promise<void> {
-  const known = await db
-    .selectFrom('chronicle.task_queue_workflow_types')
-    .select('workflow_type')
-    .where('namespace', '=', namespace)
-    .where('task_queue', '=', taskQueue)
-    .execute();
+  // The current deployment's types: those seen within a few minutes of the newest
+  // registration (workers re-register every minute), so a type removed from the code
+  // stops being accepted once the old workers are gone.
+  const { rows: known } = await sql<{ workflow_type: string }>`
+    SELECT workflow_type FROM chronicle.task_queue_workflow_types
+    WHERE namespace = ${namespace} AND task_queue = ${taskQueue}
+      AND last_seen_at >= (SELECT max(last_seen_at) FROM chronicle.task_queue_workflow_types
+                           WHERE namespace = ${namespace} AND task_queue = ${taskQueue}) - interval '5 minutes'`.execute(db);
   if (known.length > 0 && !known.some((k) => k.workflow_type === workflowType)) {
     throw new UnknownWorkflowTypeError(workflowType, taskQueue, known.map((k) => k.workflow_type).sort());
   }
@@ -192,7 +194,8 @@ export async function terminateExecution(
   opts: { reason?: string; identity?: string },
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    // Lock order everywhere: executions row, then workflow_tasks row, then the run's other rows.
+    // Lock order: the run's executions row first, always; every path that touches a run's
+    // other rows holds it, so they cannot deadlock with each other.
     const ex = await resolveRun(trx, namespace, ref, true);
     if (ex.status !== 'RUNNING') throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
     await appendEvents(trx, ex.run_id, ex.next_event_id, [

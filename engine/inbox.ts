@@ -2,9 +2,10 @@ import { sql, type RawBuilder } from 'kysely';
 import { CHANNELS } from './wakeups.js';
 
 /**
- * Delivering events to runs. Every producer (activity outcomes, timer firings, cancel
- * requests) ends its statement with this tail, so there is one place that decides how an
- * event reaches a workflow:
+ * Delivering events to runs. Producers written in TypeScript (activity failures and
+ * timeouts, timer firings, cancel requests) end their statement with this tail; the one
+ * producer on the hot path, chronicle.complete_activity_task (migrations/0002), applies the
+ * same three rules in PL/pgSQL. The rules:
  *
  * 1. the event goes into the run's inbox (not into history: the next workflow task's
  *    completion appends it, so it is ordered after any task in flight);

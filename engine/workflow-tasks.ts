@@ -46,7 +46,7 @@ export async function claimWorkflowTasks(
 
 interface LockedTask {
   ex: ExecutionRow;
-  task: { dirty: boolean; claimed_inbox_ids: string[] | null; attempt: number; namespace: string; task_queue: string };
+  task: { dirty: boolean; claimed_inbox_ids: string[] | null; attempt: number; namespace: string; task_queue: string; last_failure: unknown };
   nowMs: number;
 }
 
@@ -59,7 +59,7 @@ async function lockClaimedTask(trx: Transaction<Database>, taskToken: string): P
   const ex = exRows[0];
   if (!ex) throw new StaleTaskError(taskToken, 'the run does not exist');
   const { rows } = await sql<LockedTask['task'] & { lease_id: string | null; status: string }>`
-    SELECT status, lease_id, dirty, claimed_inbox_ids, attempt, namespace, task_queue
+    SELECT status, lease_id, dirty, claimed_inbox_ids, attempt, namespace, task_queue, last_failure
     FROM chronicle.workflow_tasks WHERE run_id = ${runId} FOR UPDATE`.execute(trx);
   const task = rows[0];
   if (ex.status !== 'RUNNING') throw new StaleTaskError(taskToken, `the run is ${ex.status}`);
@@ -188,13 +188,14 @@ const MAX_WORKFLOW_TASK_BACKOFF_MS = 60_000;
 /**
  * Fails a workflow task: the run stays open and the task is retried after a capped
  * exponential backoff (so a fixed deployment picks it up, and a broken one does not spin).
- * Only the first failure of a streak is recorded in history, as Temporal does, so a run
- * stuck on a bug does not grow its history by one event per retry.
+ * Only the first failure of a streak (no failure recorded since the last completion; a
+ * lost lease does not count) is recorded in history, as Temporal does, so a run stuck on a
+ * bug does not grow its history by one event per retry.
  */
 export async function failWorkflowTask(db: Kysely<Database>, taskToken: string, failure: WorkflowTaskFailure): Promise<void> {
   await db.transaction().execute(async (trx) => {
     const { ex, task } = await lockClaimedTask(trx, taskToken);
-    if (task.attempt === 1) {
+    if (task.last_failure === null) {
       await appendEvents(trx, ex.run_id, ex.next_event_id, [
         {
           eventType: 'WorkflowTaskFailed',

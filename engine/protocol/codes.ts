@@ -33,6 +33,8 @@ export const ERROR_CODES = {
   NOT_IN_WORKFLOW_CONTEXT: 'CHR_NOT_IN_WORKFLOW_CONTEXT',
   /** An activity API was called outside an activity. */
   NOT_IN_ACTIVITY_CONTEXT: 'CHR_NOT_IN_ACTIVITY_CONTEXT',
+  /** PostgreSQL does not answer (reported by the server's /readyz). */
+  DATABASE_UNAVAILABLE: 'CHR_DATABASE_UNAVAILABLE',
   /** The worker or engine is shutting down and refused new work. */
   SHUTTING_DOWN: 'CHR_SHUTTING_DOWN',
 } as const;

@@ -42,7 +42,7 @@ export class WorkflowClient {
       args: options.args ?? [],
       identity: this.identity,
     });
-    return new WorkflowHandle(this.engine, options.workflowId, runId, runId);
+    return new WorkflowHandle(this.engine, options.workflowId, runId, runId, this.identity);
   }
 
   /** Starts a run and waits for its result. */
@@ -54,7 +54,7 @@ export class WorkflowClient {
   /** A handle on an existing workflow (its current run, or exactly `runId`). */
   getHandle<R = unknown>(workflowId: string, runId?: string): WorkflowHandle<R> {
     if (typeof workflowId !== 'string' || !workflowId) throw new InvalidArgumentError('workflowId', 'must be a non-empty string');
-    return new WorkflowHandle<R>(this.engine, workflowId, runId);
+    return new WorkflowHandle<R>(this.engine, workflowId, runId, undefined, this.identity);
   }
 }
 

@@ -18,13 +18,3 @@ export class WorkflowFailedError extends Error {
     return 'WorkflowFailedError';
   }
 }
-
-/** `result()` followed a run that continued as new but the chain could not be followed. */
-export class WorkflowContinuedAsNewError extends Error {
-  constructor(readonly newExecutionRunId: string) {
-    super(`Workflow continued as new as run ${newExecutionRunId}`);
-  }
-  override get name(): string {
-    return 'WorkflowContinuedAsNewError';
-  }
-}

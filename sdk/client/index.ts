@@ -9,11 +9,12 @@ export { WorkflowFailedError } from './errors.js';
 export {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowNotRunningError,
   InvalidArgumentError,
   PayloadNotSerializableError,
   UnknownWorkflowTypeError,
   ChronicleError,
 } from '../../engine/errors.js';
-export { ApplicationFailure, ActivityFailure, CancelledFailure, TemporalFailure } from '../workflow/errors.js';
+export { ApplicationFailure, ActivityFailure, CancelledFailure, TemporalFailure, TerminatedFailure, TimeoutFailure } from '../workflow/errors.js';
 export type { HistoryEvent } from '../../engine/protocol/index.js';
 export { summarizeHistory } from './history-summary.js';

@@ -23,6 +23,8 @@ export class WorkflowHandle<R = unknown> {
     readonly runId: string | undefined,
     /** Run id returned by start(), if this handle came from start(). */
     readonly firstExecutionRunId?: string,
+    /** Recorded in history as who cancelled or terminated the run. */
+    private readonly identity?: string,
   ) {}
 
   private get ref() {
@@ -56,7 +58,7 @@ export class WorkflowHandle<R = unknown> {
       case 'TIMED_OUT':
         throw new WorkflowFailedError('Workflow execution timed out', fromFailureInfo({ failureType: 'timeout', message: 'Workflow timed out' }), 'TIMEOUT');
       case 'CONTINUED_AS_NEW':
-        return new WorkflowHandle<R>(this.engine, this.workflowId, outcome.newRunId).result(options);
+        return new WorkflowHandle<R>(this.engine, this.workflowId, outcome.newRunId, undefined, this.identity).result(options);
     }
   }
 
@@ -86,11 +88,11 @@ export class WorkflowHandle<R = unknown> {
 
   /** Requests cancellation: the workflow sees it at its next task and decides how to end. */
   cancel(reason?: string): Promise<void> {
-    return this.engine.requestCancelWorkflow(this.ref, reason ? { reason } : {});
+    return this.engine.requestCancelWorkflow(this.ref, { ...(reason ? { reason } : {}), ...(this.identity ? { identity: this.identity } : {}) });
   }
 
   /** Ends the run at once, without running workflow code. */
   terminate(reason?: string): Promise<void> {
-    return this.engine.terminateWorkflow(this.ref, reason ? { reason } : {});
+    return this.engine.terminateWorkflow(this.ref, { ...(reason ? { reason } : {}), ...(this.identity ? { identity: this.identity } : {}) });
   }
 }

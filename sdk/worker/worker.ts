@@ -1,5 +1,5 @@
 import type { Engine } from '../../engine/engine.js';
-import { InvalidArgumentError, StaleTaskError } from '../../engine/errors.js';
+import { InvalidArgumentError, ShuttingDownError, StaleTaskError } from '../../engine/errors.js';
 import { failpoint } from '../../engine/failpoints.js';
 import { consoleLogger, type Logger } from '../../engine/logger.js';
 import { PgEngine, defaultIdentity } from '../../engine/pg-engine.js';
@@ -49,8 +49,9 @@ export interface WorkerOptions {
   /** How long workflow code may run without yielding before the task fails. Default '2s'. */
   readonly deadlockTimeout?: number | string;
   /**
-   * Run the engine's timer and lease-reaper loops in this process. Default true when the
-   * worker owns a direct database connection. They are safe to run in every process.
+   * Run the engine's timer and lease-reaper loops in this process. Default true whenever
+   * the worker talks to PostgreSQL directly: they are safe to run in every process at once,
+   * and without them in some process, timers never fire and lost leases are never recovered.
    */
   readonly runEngineLoops?: boolean;
   readonly logger?: Logger;
@@ -145,7 +146,7 @@ export class Worker {
       owns = true;
     }
     const worker = new Worker(options, engine, owns, bundle);
-    if ((options.runEngineLoops ?? owns) && engine instanceof PgEngine) engine.startBackgroundLoops();
+    if ((options.runEngineLoops ?? true) && engine instanceof PgEngine) engine.startBackgroundLoops();
     return worker;
   }
 
@@ -198,6 +199,7 @@ export class Worker {
 
   /** Polls and runs tasks until `shutdown()`; resolves once everything in flight is done. */
   run(): Promise<void> {
+    if (this._state === 'STOPPING' || this._state === 'STOPPED') throw new ShuttingDownError(`worker ${this.identity}`);
     if (this.runPromise) throw new InvalidArgumentError('run', 'this worker is already running; call run() once');
     this._state = 'RUNNING';
     const loops: Promise<void>[] = [];
@@ -385,7 +387,12 @@ export class Worker {
         return;
       }
       const nde = err instanceof NonDeterminismError;
-      const cause = (err as { taskFailureCause?: WorkflowTaskFailure['cause'] }).taskFailureCause ?? (nde ? 'NON_DETERMINISM' : 'WORKFLOW_ERROR');
+      // The engine refused a command (InvalidArgumentError from completeWorkflowTask): the
+      // workflow asked for something invalid; retrying the same code will not help.
+      const badCommand = err instanceof InvalidArgumentError;
+      const cause =
+        (err as { taskFailureCause?: WorkflowTaskFailure['cause'] }).taskFailureCause ??
+        (nde ? 'NON_DETERMINISM' : badCommand ? 'BAD_COMMAND' : 'WORKFLOW_ERROR');
       this.stats.workflowTasksFailed++;
       this.log.error(nde ? 'non-determinism: the workflow code does not match its history' : 'workflow task failed', { ...meta, error: err });
       await this.engine

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { PgEngine } from '../../engine/pg-engine.js';
+import { ERROR_CODES } from '../../engine/protocol/codes.js';
 
 /**
  * `/healthz`: the process is up (no dependencies checked, for liveness probes).
@@ -14,7 +15,7 @@ export async function registerHealthRoutes(app: FastifyInstance, engine: PgEngin
       return { status: 'ready', namespace: engine.namespace };
     } catch (err) {
       engine.log.warn('readiness check failed: database unreachable', { error: err });
-      return reply.code(503).send({ code: 'CHR_DATABASE_UNAVAILABLE', message: 'PostgreSQL is not answering; see the server log' });
+      return reply.code(503).send({ code: ERROR_CODES.DATABASE_UNAVAILABLE, message: 'PostgreSQL is not answering; see the server log' });
     }
   });
 }
