@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const databaseUrl = url.toString();
   const quiet = { debug() {}, info() {}, warn() {}, error: (m: string, meta?: unknown) => console.error(m, meta) };
 
-  const engine = await PgEngine.connect({ databaseUrl, logger: quiet, poolOptions: { max: 20 } });
+  const engine = await PgEngine.connect({ databaseUrl, logger: quiet, poolOptions: { max: Number(process.env.BENCH_POOL ?? 20) } });
   engine.startBackgroundLoops();
   const worker = await Worker.create({
     connection: NativeConnection.fromEngine(engine),

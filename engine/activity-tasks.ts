@@ -3,6 +3,7 @@ import type { Database } from './db/database.js';
 import { StaleTaskError } from './errors.js';
 import { deliverTail } from './inbox.js';
 import type { Logger } from './logger.js';
+import type { Notification, Notifier } from './notifier.js';
 import { STALE_LEASE_SQLSTATE } from './task-rows.js';
 import type { ActivityTask, FailureInfo, HeartbeatResponse, TimeoutType, WorkflowTask } from './protocol/index.js';
 import { decideRetry } from './retry.js';
@@ -53,14 +54,17 @@ export async function completeActivityTask(
   result: unknown,
   identity: string,
   eager: { workflowTaskQueue: string; leaseMs: number } | undefined,
+  notifier: Notifier,
 ): Promise<WorkflowTask | undefined> {
   const t = decodeActivityTaskToken(taskToken);
   validatePayload('result', result);
   try {
-    const { rows } = await sql<WorkflowTaskClaimRow>`
+    const { rows } = await sql<{ eager: WorkflowTaskClaimRow | null; notifications: Notification[] }>`
       SELECT * FROM chronicle.complete_activity_task(${t.taskId}::bigint, ${t.runId}::uuid, ${t.leaseId}::uuid,
         ${payloadJson(result)}::jsonb, ${identity}, ${eager?.workflowTaskQueue ?? null}, ${eager?.leaseMs ?? 0})`.execute(db);
-    return (await toWorkflowTasks(db, log, rows))[0];
+    const r = rows[0]!;
+    notifier.send(r.notifications);
+    return r.eager ? (await toWorkflowTasks(db, log, [r.eager]))[0] : undefined;
   } catch (err) {
     if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
     throw err;

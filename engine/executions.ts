@@ -42,6 +42,7 @@ export interface ExecutionRow {
  * Starts a run in one statement (one round trip, one commit): the executions row, history
  * event 1 and the first workflow task. The partial unique index on open workflow ids makes
  * two concurrent starts of one id produce exactly one run; the loser reads the winner.
+ * The caller sends the wake-up for the task queue after the commit (engine/notifier.ts).
  */
 export async function startExecution(db: Kysely<Database>, namespace: string, req: StartWorkflowRequest): Promise<string> {
   const workflowId = validateName('workflowId', req.workflowId);
@@ -73,7 +74,7 @@ export async function startExecution(db: Kysely<Database>, namespace: string, re
       INSERT INTO chronicle.workflow_tasks (run_id, namespace, task_queue)
       SELECT run_id, ${namespace}, ${taskQueue} FROM ex
     )
-    SELECT run_id, pg_notify(${CHANNELS.workflowTask}, ${namespace + '/' + taskQueue}) FROM ex`.execute(db);
+    SELECT run_id FROM ex`.execute(db);
   if (rows.length === 0) {
     const open = await db
       .selectFrom('chronicle.executions')

@@ -34,6 +34,7 @@ import type {
   WorkflowTaskCompletionResult,
   WorkflowTaskFailure,
 } from './protocol/index.js';
+import { Notifier } from './notifier.js';
 import { fireDueTimers, msUntilNextTimer } from './timers.js';
 import { validateName } from './validation.js';
 import { CHANNELS, Doorbell, Wakeups } from './wakeups.js';
@@ -85,6 +86,7 @@ export class PgEngine implements Engine {
   private readonly random: () => number;
   private loops: BackgroundLoop[] = [];
   private readonly typesRegisteredAt = new Map<string, number>();
+  private readonly notifier: Notifier;
   private timerLoop: BackgroundLoop | undefined;
   private closed = false;
 
@@ -95,6 +97,7 @@ export class PgEngine implements Engine {
     this.pool = opts.pool ?? createPool(opts.databaseUrl, opts.poolOptions);
     this.db = createDb(this.pool);
     this.random = opts.random ?? Math.random;
+    this.notifier = new Notifier(this.db, this.log);
     this.settings = {
       workflowTaskTimeoutMs: opts.workflowTaskTimeoutMs ?? 10_000,
       pollIntervalMs: opts.pollIntervalMs ?? 1000,
@@ -197,6 +200,7 @@ export class PgEngine implements Engine {
 
   async startWorkflow(req: StartWorkflowRequest): Promise<StartWorkflowResponse> {
     const runId = await executions.startExecution(this.db, this.namespace, req);
+    this.notifier.send([[CHANNELS.workflowTask, `${this.namespace}/${req.taskQueue}`]]);
     return { runId };
   }
 
@@ -329,7 +333,7 @@ export class PgEngine implements Engine {
 
   completeWorkflowTask(taskToken: string, completion: WorkflowTaskCompletion): Promise<WorkflowTaskCompletionResult> {
     const slots = completion.eagerActivitySlots ?? 0;
-    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion, slots > 0 ? { taskQueue: null, max: slots } : undefined);
+    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion, slots > 0 ? { taskQueue: null, max: slots } : undefined, this.notifier);
   }
 
   failWorkflowTask(taskToken: string, failure: WorkflowTaskFailure): Promise<void> {
@@ -349,7 +353,7 @@ export class PgEngine implements Engine {
     const eager = completion.eagerWorkflowTaskQueue
       ? { workflowTaskQueue: completion.eagerWorkflowTaskQueue, leaseMs: this.settings.workflowTaskTimeoutMs }
       : undefined;
-    const task = await activityTasks.completeActivityTask(this.db, this.log, taskToken, completion.result, completion.identity, eager);
+    const task = await activityTasks.completeActivityTask(this.db, this.log, taskToken, completion.result, completion.identity, eager, this.notifier);
     return task ? { eagerWorkflowTask: task } : {};
   }
 
@@ -375,6 +379,7 @@ export class PgEngine implements Engine {
     for (const d of this.doorbells.values()) d.ring();
     this.runClosed('*');
     await this.stopBackgroundLoops();
+    await this.notifier.drain();
     for (const u of this.unsubscribe) u();
     await this.wakeups.close();
     if (this.ownsPool) await this.db.destroy();

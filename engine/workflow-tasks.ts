@@ -6,6 +6,7 @@ import { InvalidArgumentError, StaleTaskError } from './errors.js';
 import { appendEvents, type NewEvent } from './history.js';
 import { STALE_LEASE_SQLSTATE, toActivityTask, toWorkflowTasks, type EagerActivityRow, type WorkflowTaskClaimRow } from './task-rows.js';
 import type { Logger } from './logger.js';
+import type { Notification, Notifier } from './notifier.js';
 import {
   assertNever,
   type HistoryEvent,
@@ -81,6 +82,7 @@ export async function completeWorkflowTask(
   taskToken: string,
   completion: WorkflowTaskCompletion,
   eager: { taskQueue: string | null; max: number } | undefined,
+  notifier: Notifier,
 ): Promise<WorkflowTaskCompletionResult> {
   const { runId, leaseId } = decodeWorkflowTaskToken(taskToken);
   const commandEvents: NewEvent[] = [];
@@ -126,13 +128,14 @@ export async function completeWorkflowTask(
     }
   }
   try {
-    const { rows } = await sql<{ completed_event_id: number; closed: boolean; eager: EagerActivityRow[] }>`
+    const { rows } = await sql<{ completed_event_id: number; closed: boolean; eager: EagerActivityRow[]; notifications: Notification[] }>`
       SELECT * FROM chronicle.complete_workflow_task(
         ${runId}::uuid, ${leaseId}::uuid, ${completion.identity}, ${completion.workflowTime}::bigint,
         ${JSON.stringify(commandEvents)}::jsonb, ${JSON.stringify(activities)}::jsonb, ${JSON.stringify(timers)}::jsonb,
         ${canceledTimers}::int[], ${close ? JSON.stringify(close) : null}::jsonb,
         ${eager?.taskQueue ?? null}, ${eager?.max ?? 0})`.execute(db);
     const r = rows[0]!;
+    notifier.send(r.notifications);
     return {
       completedEventId: r.completed_event_id,
       closed: r.closed,

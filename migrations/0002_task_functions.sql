@@ -12,6 +12,15 @@
 -- and including it. Completions, starts and signals stay synchronous: those are the
 -- writes that are acknowledged to someone.
 --
+-- The functions that commit synchronously do not NOTIFY: a transaction that notifies takes
+-- a database-wide lock at pre-commit and holds it until its commit is flushed, so under
+-- load every notifying commit waits for the fsync of the one before it (measured here: the
+-- start and close transactions queued on that lock, `Lock:object` in pg_stat_activity).
+-- They return the notifications instead, as a jsonb array of [channel, payload], and the
+-- engine sends them right after in a transaction of its own with asynchronous commit
+-- (engine/notifier.ts). A NOTIFY is only ever a latency hint: one lost to a crash between
+-- the two costs a polling interval, never work.
+--
 -- Stale leases are reported with SQLSTATE 'CH001' (class CH is not used by Postgres); the
 -- engine maps it to StaleTaskError.
 
@@ -134,7 +143,7 @@ END $$;
 -- claim's round trip, commit and wake-up. Returns no row when the lease is stale.
 CREATE FUNCTION chronicle.complete_activity_task(
   p_task_id bigint, p_run_id uuid, p_lease_id uuid, p_result jsonb, p_identity text, p_eager_queue text, p_lease_ms integer)
-RETURNS SETOF chronicle.workflow_task_claim
+RETURNS TABLE (eager jsonb, notifications jsonb)
 LANGUAGE plpgsql AS $$
 DECLARE
   done chronicle.activity_tasks%ROWTYPE;
@@ -163,13 +172,13 @@ BEGIN
     SELECT t.run_id INTO eager_run FROM chronicle.workflow_tasks t
     WHERE t.run_id = p_run_id AND t.status = 'pending' AND t.visible_at <= now();
     IF eager_run IS NOT NULL THEN
-      RETURN QUERY SELECT * FROM chronicle.lease_workflow_tasks(ARRAY[eager_run], p_identity, p_lease_ms);
+      RETURN QUERY SELECT to_jsonb(l), '[]'::jsonb FROM chronicle.lease_workflow_tasks(ARRAY[eager_run], p_identity, p_lease_ms) l;
       RETURN;
     END IF;
   END IF;
-  IF notify_queue IS NOT NULL THEN
-    PERFORM pg_notify('chronicle_wft', done.namespace || '/' || notify_queue);
-  END IF;
+  RETURN QUERY SELECT NULL::jsonb,
+    CASE WHEN notify_queue IS NULL THEN '[]'::jsonb
+         ELSE jsonb_build_array(jsonb_build_array('chronicle_wft', done.namespace || '/' || notify_queue)) END;
 END $$;
 
 -- Completes a workflow task atomically: under the run's row lock (then the task's: the
@@ -187,7 +196,7 @@ CREATE FUNCTION chronicle.complete_workflow_task(
   p_run_id uuid, p_lease_id uuid, p_identity text, p_workflow_time bigint, p_command_events jsonb,
   p_activities jsonb, p_timers jsonb, p_canceled_timers integer[], p_close jsonb,
   p_eager_queue text, p_eager_max integer)
-RETURNS TABLE (completed_event_id integer, closed boolean, eager jsonb)
+RETURNS TABLE (completed_event_id integer, closed boolean, eager jsonb, notifications jsonb)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
 DECLARE
@@ -200,6 +209,7 @@ DECLARE
   completed integer;
   eager_ids bigint[];
   eager_rows jsonb := '[]'::jsonb;
+  notes jsonb := '[]'::jsonb;
 BEGIN
   SELECT * INTO ex FROM chronicle.executions x WHERE x.run_id = p_run_id FOR NO KEY UPDATE;
   IF NOT FOUND THEN
@@ -246,8 +256,7 @@ BEGIN
     DELETE FROM chronicle.timers m WHERE m.run_id = p_run_id;
     DELETE FROM chronicle.workflow_inbox i WHERE i.run_id = p_run_id;
     DELETE FROM chronicle.workflow_tasks w WHERE w.run_id = p_run_id;
-    PERFORM pg_notify('chronicle_closed', p_run_id::text);
-    RETURN QUERY SELECT completed, true, '[]'::jsonb;
+    RETURN QUERY SELECT completed, true, '[]'::jsonb, jsonb_build_array(jsonb_build_array('chronicle_closed', p_run_id::text));
     RETURN;
   END IF;
 
@@ -276,7 +285,7 @@ BEGIN
     END IF;
 
     -- Wake pollers only for what eager dispatch did not take.
-    PERFORM pg_notify('chronicle_act', q.ns || '/' || q.queue)
+    SELECT notes || coalesce(jsonb_agg(jsonb_build_array('chronicle_act', q.ns || '/' || q.queue)), '[]'::jsonb) INTO notes
     FROM (SELECT DISTINCT a.namespace AS ns, a.task_queue AS queue FROM chronicle.activity_tasks a
           WHERE a.run_id = p_run_id AND a.status = 'pending') q;
   END IF;
@@ -285,7 +294,8 @@ BEGIN
     INSERT INTO chronicle.timers (run_id, seq, namespace, workflow_task_queue, fire_at)
     SELECT p_run_id, r.seq, ex.namespace, ex.task_queue, now() + make_interval(secs => r.duration_ms / 1000.0)
     FROM jsonb_to_recordset(p_timers) AS r(seq int, duration_ms float8);
-    PERFORM pg_notify('chronicle_timer', (now_ms + (SELECT min((r->>'duration_ms')::float8) FROM jsonb_array_elements(p_timers) r))::bigint::text);
+    notes := notes || jsonb_build_array(jsonb_build_array('chronicle_timer',
+      (now_ms + (SELECT min((r->>'duration_ms')::float8) FROM jsonb_array_elements(p_timers) r))::bigint::text));
   END IF;
 
   IF coalesce(array_length(p_canceled_timers, 1), 0) > 0 THEN
@@ -297,10 +307,10 @@ BEGIN
     SET status = 'pending', visible_at = now(), attempt = 1, lease_id = NULL, lease_expires_at = NULL,
         dirty = false, claimed_inbox_ids = NULL, last_failure = NULL
     WHERE w.run_id = p_run_id;
-    PERFORM pg_notify('chronicle_wft', tk.namespace || '/' || tk.task_queue);
+    notes := notes || jsonb_build_array(jsonb_build_array('chronicle_wft', tk.namespace || '/' || tk.task_queue));
   ELSE
     DELETE FROM chronicle.workflow_tasks w WHERE w.run_id = p_run_id;
   END IF;
 
-  RETURN QUERY SELECT completed, false, coalesce(eager_rows, '[]'::jsonb);
+  RETURN QUERY SELECT completed, false, coalesce(eager_rows, '[]'::jsonb), notes;
 END $$;
