@@ -35,11 +35,23 @@ export class FailpointError extends Error {
   }
 }
 
+const POINTS: readonly FailpointName[] = [
+  'claim.afterLock',
+  'activity.afterExecute',
+  'activity.beforeCompleteCommit',
+  'wft.beforeCommit',
+  'wft.afterCommit',
+  'timer.afterFireCommit',
+];
+
 function parse(spec: string): Map<string, Rule> {
   const rules = new Map<string, Rule>();
   for (const part of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
     const m = /^([\w.]+)=(kill|throw|pause|sleep\((\d+)\))(?:@([\d.]+))?(?:#(\d+))?$/.exec(part);
     if (!m) throw new Error(`CHRONICLE_FAILPOINTS: cannot parse '${part}'; expected name=kill|throw|pause|sleep(ms)[@probability][#hit]`);
+    if (!POINTS.includes(m[1] as FailpointName)) {
+      throw new Error(`CHRONICLE_FAILPOINTS: unknown failpoint '${m[1]}'; known: ${POINTS.join(', ')}`);
+    }
     rules.set(m[1]!, {
       action: m[2]!.startsWith('sleep') ? 'sleep' : (m[2] as Rule['action']),
       sleepMs: Number(m[3] ?? 0),

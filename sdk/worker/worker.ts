@@ -279,6 +279,7 @@ export class Worker {
       workflowTypes: this.workflowTypes,
       signal: this.stopPolling.signal,
     });
+    if (tasks.length) await failpoint('claim.afterLock');
     for (const task of tasks) {
       this.wftSlots.acquire();
       void this.runWorkflowTask(task).finally(() => this.wftSlots.release());
@@ -292,6 +293,7 @@ export class Worker {
       identity: this.identity,
       signal: this.stopPolling.signal,
     });
+    if (tasks.length) await failpoint('claim.afterLock');
     for (const task of tasks) {
       this.actSlots.acquire();
       this.startActivity(task);

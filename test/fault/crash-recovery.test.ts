@@ -1,6 +1,7 @@
 /**
  * Crash recovery: worker processes killed with SIGKILL mid-activity, between workflow tasks
- * (failpoint), during a durable sleep, and at random under a seeded chaos loop (a small F1).
+ * (failpoint), during a durable sleep, at random under a seeded chaos loop (a small F1), and
+ * at each failpoint the worker calls (a small F2).
  * Each scenario asserts the oracle's results and its own evidence, then the invariant
  * checker (I1–I4, I6, I8, I9) must report 0 violations; figures go to test-results/<name>.json.
  *
@@ -164,7 +165,7 @@ describe('crash recovery (fault)', () => {
       console.log('[fault] c: timers', timers);
     }));
 
-  it('d. chaos (small F1): 30 threeSteps workflows over 3 workers while a seeded loop SIGKILLs a random live worker (never the last one) every U(0.5, 2) s and restarts it', () =>
+  it('d. chaos (small F1): 30 threeSteps workflows over 3 workers while a seeded loop SIGKILLs a random live worker (preferring one with activities in flight, never the last one) every U(0.5, 2) s and restarts it', () =>
     runScenario('fault-d-chaos-kill-loop', async (s) => {
       const WORKFLOWS = 30;
       const MAX_KILLS = 15;
@@ -189,6 +190,7 @@ describe('crash recovery (fault)', () => {
       let done = false;
       const kills: { index: number; pid: number; atMs: number; activitiesInFlight: number; workflowTasksInFlight: number }[] = [];
       const restarts: Promise<unknown>[] = [];
+      let chaosError: unknown;
       const chaos = (async () => {
         while (!done && kills.length < MAX_KILLS) {
           await sleep(u(500, 2000));
@@ -197,19 +199,31 @@ describe('crash recovery (fault)', () => {
           // and with every worker down the run measures startup time, not recovery.
           const live = s.supervisor.liveSlots();
           if (done || live.length < 2) continue;
-          const index = live[Math.floor(pick * live.length)]!;
-          const pid = s.supervisor.pid(index);
-          const { rows } = await s.db.pool.query<{ a: number; w: number }>(
-            `SELECT (SELECT count(*) FROM chronicle.activity_tasks WHERE status = 'running' AND identity = $1)::int AS a,
-                    (SELECT count(*) FROM chronicle.workflow_tasks WHERE status = 'running' AND identity = $1)::int AS w`,
-            [`w${index}-${pid}`],
+          // The victim is drawn among the live workers that hold running activities (all live
+          // workers when none does): the interesting kill is the one mid-activity, and a kill
+          // that lands only on idle workers proves little (RELIABILITY.md: "≥ 1 kill landed
+          // while activities were in flight").
+          const identities = live.map((i) => `w${i}-${s.supervisor.pid(i)}`);
+          const { rows } = await s.db.pool.query<{ identity: string; a: number; w: number }>(
+            `SELECT x.ident AS identity,
+                    (SELECT count(*) FROM chronicle.activity_tasks t WHERE t.status = 'running' AND t.identity = x.ident)::int AS a,
+                    (SELECT count(*) FROM chronicle.workflow_tasks t WHERE t.status = 'running' AND t.identity = x.ident)::int AS w
+             FROM unnest($1::text[]) WITH ORDINALITY AS x(ident, k) ORDER BY x.k`,
+            [identities],
           );
+          const busy = live.filter((_, k) => rows[k]!.a > 0);
+          const candidates = busy.length ? busy : live;
+          const index = candidates[Math.floor(pick * candidates.length)]!;
+          const pid = s.supervisor.pid(index);
+          const held = rows[live.indexOf(index)]!;
           if (s.supervisor.current(index).pid !== pid || !s.supervisor.isAlive(index)) continue;
           s.supervisor.kill(index, 'SIGKILL');
-          kills.push({ index, pid, atMs: Date.now() - t0, activitiesInFlight: rows[0]!.a, workflowTasksInFlight: rows[0]!.w });
+          kills.push({ index, pid, atMs: Date.now() - t0, activitiesInFlight: held.a, workflowTasksInFlight: held.w });
           restarts.push(s.supervisor.restart(index, { randomDelay: true }));
         }
-      })();
+      })().catch((err: unknown) => {
+        chaosError = err;
+      });
 
       let results: number[];
       const completedAt: number[] = [];
@@ -222,6 +236,7 @@ describe('crash recovery (fault)', () => {
         await chaos;
         await Promise.all(restarts);
       }
+      if (chaosError !== undefined) throw chaosError;
       expect(results).toEqual(inputs.map((i) => threeStepsResult(i.n)));
 
       // 0 lost, 0 duplicate completions: one run per workflow, each with one completion event.
@@ -262,4 +277,28 @@ describe('crash recovery (fault)', () => {
       expect(kills.length).toBeGreaterThanOrEqual(1);
       expect(interrupted.length, `no kill landed while an activity was in flight; re-run with another CHAOS_SEED (this one: ${s.seed})`).toBeGreaterThanOrEqual(1);
     }));
+
+  // A small F2 (failpoint sweep) over the points the worker calls today; wft.afterCommit is
+  // test b. One workflow at a time, so that a hit interrupts exactly one activity execution.
+  it.each([
+    { point: 'activity.afterExecute', duplicates: 1, expected: 'exactly one duplicate execution, explained by the kill' },
+    { point: 'activity.beforeCompleteCommit', duplicates: 1, expected: 'exactly one duplicate execution, explained by the kill' },
+    { point: 'wft.beforeCommit', duplicates: 0, expected: 'no duplicate execution' },
+  ])('e. failpoint $point=kill#1: the run completes with $expected', ({ point, duplicates }) =>
+    runScenario(`fault-e-failpoint-${point}`, async (s) => {
+      await s.supervisor.start(1, () => ({ failpoints: `${point}=kill#1` }));
+      const handle = await s.client.workflow.start<typeof wf.threeSteps>('threeSteps', { workflowId: `fp-${point}`, taskQueue: s.taskQueue, args: [7, 0] });
+      const exit = await s.supervisor.waitForExit(0, 30_000);
+      expect(exit.signal).toBe('SIGKILL');
+      expect(s.supervisor.kills).toMatchObject([{ index: 0, by: 'failpoint', point }]);
+      await s.supervisor.add();
+      // Expected ≈ 2 s (one lease) + a worker start; deadline 30 s.
+      expect(await s.result(handle, 30_000)).toBe(threeStepsResult(7));
+      const groups = await executionsByActivity(s.db.pool);
+      expect(groups).toHaveLength(3);
+      const executions = groups.reduce((n, g) => n + g.executions.length, 0);
+      expect(executions - groups.length).toBe(duplicates);
+      Object.assign(s.report, { point, duplicateExecutions: executions - groups.length, activityExecutions: executions });
+    }),
+  );
 });

@@ -50,7 +50,7 @@ const worker = await Worker.create({
   // The pid in the identity links history (WorkflowTaskCompleted.identity, activity
   // identities) to the supervisor's kill records and to the ledger.
   identity: `w${workerId}-${process.pid}`,
-  // A worker on a shared connection does not run the engine loops unless asked to.
+  // The default, stated: the tests rely on every worker firing timers and reaping leases.
   runEngineLoops: true,
   shutdownGraceTime: '5s',
 });
