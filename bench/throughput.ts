@@ -126,6 +126,14 @@ async function main(): Promise<void> {
     await scenario('warmup', Math.min(100, total), Math.min(concurrency, 20));
     console.log(JSON.stringify(await scenario('throughput', total, concurrency)));
     console.log(JSON.stringify(await scenario('latency', latencyTotal, 1)));
+    if (process.env.BENCH_FUNCTION_STATS) {
+      // Per-function server time; needs track_functions = 'pl' (e.g. ?options=-c%20track_functions%3Dpl in DATABASE_URL).
+      const stats = await engine.pool.query(
+        `SELECT funcname, calls, round(total_time::numeric / calls, 3) AS ms_per_call, round(self_time::numeric / calls, 3) AS self_ms
+         FROM pg_stat_user_functions ORDER BY total_time DESC`,
+      );
+      console.error(JSON.stringify(stats.rows));
+    }
   } finally {
     clearInterval(rssTimer);
     await worker.shutdown();
