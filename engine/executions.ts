@@ -202,7 +202,7 @@ export async function terminateExecution(
     await appendEvents(trx, ex.run_id, ex.next_event_id, [
       {
         eventType: 'WorkflowExecutionTerminated',
-        attributes: { ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.identity ? { identity: opts.identity } : {}) },
+        attributes: requestAttributes(opts),
       },
     ]);
     await sql`
@@ -212,6 +212,11 @@ export async function terminateExecution(
     await deleteRunWork(trx, ex.run_id);
     await sql`SELECT pg_notify(${CHANNELS.runClosed}, ${ex.run_id})`.execute(trx);
   });
+}
+
+/** The who and why of an operator's request, as recorded in its event. */
+function requestAttributes(opts: { reason?: string; identity?: string }): { reason?: string; identity?: string } {
+  return { ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.identity ? { identity: opts.identity } : {}) };
 }
 
 /** Puts a cancel request in the run's inbox, once: a second request while one is pending or recorded is a no-op. */
@@ -228,7 +233,7 @@ export async function requestCancelExecution(
       SELECT (SELECT count(*) FROM chronicle.workflow_inbox WHERE run_id = ${ex.run_id} AND event_type = 'WorkflowExecutionCancelRequested')
            + (SELECT count(*) FROM chronicle.history_events WHERE run_id = ${ex.run_id} AND event_type = 'WorkflowExecutionCancelRequested') AS n`.execute(trx);
     if (Number(rows[0]!.n) > 0) return;
-    const attributes = { ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.identity ? { identity: opts.identity } : {}) };
+    const attributes = requestAttributes(opts);
     await sql`
       WITH delivered AS (
         SELECT ${ex.run_id}::uuid AS run_id, ${namespace}::text AS namespace, ${ex.task_queue}::text AS task_queue,

@@ -2,6 +2,7 @@
  * A database per test file, cloned from the migrated template that global-setup.ts made,
  * plus `waitUntil` for conditions that become true asynchronously.
  */
+import { adminQuery } from './admin-query.js';
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
@@ -118,19 +119,6 @@ export function useTestDatabase(options: CreateTestDatabaseOptions = {}): TestDa
 
 function hasFailure(task: TaskLike): boolean {
   return task.result?.state === 'fail' || (task.tasks ?? []).some(hasFailure);
-}
-
-async function adminQuery(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl, application_name: 'chronicle-test' });
-  client.on('error', () => {
-    // A connection error between queries; the query below reports it.
-  });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }
 
 export interface WaitUntilOptions {

@@ -10,6 +10,7 @@
  *   the same time as another project: the template's name carries the pid and the project's
  *   name, so two runs (or two checkouts on one server) never touch each other's template.
  */
+import { adminQuery } from './admin-query.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -71,17 +72,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('chronicleAdminUrl', adminUrl);
   project.provide('chronicleTemplateDatabase', template);
   return teardown;
-}
-
-async function adminQuery(adminUrl: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl, application_name: 'chronicle-test-setup' });
-  client.on('error', () => {
-    // A connection error between queries; the query below reports it.
-  });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }

@@ -13,6 +13,7 @@
  *   expect(await s.result(h, 30_000)).toBe(threeStepsResult(1));
  * }));
  */
+import { seededRandom } from '../../../engine/retry.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PgEngine } from '../../../engine/pg-engine.js';
@@ -45,17 +46,7 @@ export interface Scenario {
   result<R>(handle: WorkflowHandle<R>, deadlineMs: number): Promise<R>;
 }
 
-/** mulberry32: small, fast, good enough to make chaos reproducible from a 32-bit seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom };
 
 /** CHAOS_SEED from the environment, else a fresh random one (always printed). */
 export function chooseSeed(): number {
