@@ -39,7 +39,11 @@ CREATE TYPE chronicle.activity_claim AS (
 
 CREATE FUNCTION chronicle.lease_activity_tasks(p_ids bigint[], p_identity text)
 RETURNS SETOF chronicle.activity_claim
-LANGUAGE sql AS $$
+-- PL/pgSQL rather than SQL: before PostgreSQL 18 a SQL-language function's statements are
+-- planned again on every call, PL/pgSQL keeps the plan for the session.
+LANGUAGE plpgsql AS $$
+BEGIN
+  RETURN QUERY
   UPDATE chronicle.activity_tasks t
   SET status = 'running', lease_id = gen_random_uuid(), started_at = now(), last_heartbeat_at = NULL, identity = p_identity,
       lease_expires_at = least(
@@ -50,8 +54,8 @@ LANGUAGE sql AS $$
   RETURNING t.id, t.namespace, t.run_id, t.seq, t.workflow_id, t.workflow_type, t.activity_type, t.task_queue, t.args,
     t.priority, t.attempt, t.lease_id, t.heartbeat_details, t.start_to_close_ms, t.heartbeat_timeout_ms,
     (extract(epoch FROM t.scheduled_at) * 1000)::bigint, (extract(epoch FROM t.started_at) * 1000)::bigint,
-    (extract(epoch FROM t.lease_expires_at) * 1000)::bigint, (extract(epoch FROM t.schedule_to_close_deadline) * 1000)::bigint
-$$;
+    (extract(epoch FROM t.lease_expires_at) * 1000)::bigint, (extract(epoch FROM t.schedule_to_close_deadline) * 1000)::bigint;
+END $$;
 
 -- Claims up to p_max visible activity tasks of a queue: highest priority first, then the
 -- longest visible, then oldest (the order of activity_tasks_claim, so Postgres walks that
