@@ -1,5 +1,5 @@
 import type { Engine } from '../../engine/engine.js';
-import { StaleTaskError } from '../../engine/errors.js';
+import { ChronicleError, StaleTaskError } from '../../engine/errors.js';
 import { failpoint } from '../../engine/failpoints.js';
 import type { Logger } from '../../engine/logger.js';
 import { toFailureInfo, type ActivityTask, type FailureInfo, type WorkflowTask } from '../../engine/protocol/index.js';
@@ -26,6 +26,9 @@ export interface ActivityRunnerOptions {
     run(task: WorkflowTask): void;
   };
 }
+
+/** Tries at reporting an outcome before leaving it to the lease's expiry. */
+const REPORT_ATTEMPTS = 4;
 
 /** Heartbeats are sent at most this often when no heartbeat timeout is set (Temporal's default). */
 const DEFAULT_HEARTBEAT_THROTTLE_MS = 30_000;
@@ -97,7 +100,24 @@ export class ActivityRunner {
     }
   }
 
+  /**
+   * Reports the outcome, retrying transient errors (a dropped connection, a Postgres
+   * restart) a few times with backoff: giving up means the lease runs out and the activity
+   * runs again, so a short retry here saves a duplicate execution.
+   */
   private async report(task: ActivityTask, outcome: { result: unknown } | { failure: FailureInfo }): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.reportOnce(task, outcome);
+      } catch (err) {
+        if (attempt >= REPORT_ATTEMPTS || err instanceof ChronicleError) throw err;
+        this.opts.log.warn('could not report the activity outcome; retrying', { activityType: task.activityType, attempt, error: err });
+        await new Promise((r) => setTimeout(r, 200 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+
+  private async reportOnce(task: ActivityTask, outcome: { result: unknown } | { failure: FailureInfo }): Promise<void> {
     const { engine, identity, log } = this.opts;
     const eager = 'result' in outcome ? this.opts.eagerWorkflowTasks : undefined;
     let reservedQueue: string | undefined;
@@ -128,7 +148,7 @@ export class ActivityRunner {
       }
       if ('result' in outcome && (err as { code?: string }).code === 'CHR_PAYLOAD_NOT_SERIALIZABLE') {
         // The activity returned something JSON cannot carry: report that as the attempt's failure.
-        await this.report(task, { failure: { failureType: 'application', type: 'PayloadNotSerializableError', message: (err as Error).message, nonRetryable: true } });
+        await this.reportOnce(task, { failure: { failureType: 'application', type: 'PayloadNotSerializableError', message: (err as Error).message, nonRetryable: true } });
         return;
       }
       throw err;

@@ -28,8 +28,14 @@ export class Slots {
   async waitForFree(signal?: AbortSignal): Promise<void> {
     while (this.free <= 0 && !signal?.aborted) {
       await new Promise<void>((resolve) => {
-        this.waiters.push(resolve);
-        signal?.addEventListener('abort', () => resolve(), { once: true });
+        // Remove the abort listener once woken, or a long-running worker would pile one
+        // listener per wait onto its stop signal.
+        const done = () => {
+          signal?.removeEventListener('abort', done);
+          resolve();
+        };
+        this.waiters.push(done);
+        signal?.addEventListener('abort', done, { once: true });
       });
     }
   }
