@@ -184,6 +184,14 @@ describe('Worker + Client', () => {
     });
   });
 
+  it('refuses workflow code whose activity options lack a timeout, at Worker.create, naming the option', async () => {
+    const bad = fileURLToPath(new URL('./fixtures/bad/missing-timeout.ts', import.meta.url));
+    await expect(Worker.create({ connection: { engine }, taskQueue: 'never', workflowsPath: bad })).rejects.toMatchObject({
+      code: 'CHR_WORKFLOW_BUNDLE_FAILED',
+      message: expect.stringContaining('startToCloseTimeout: either startToCloseTimeout or scheduleToCloseTimeout is required'),
+    });
+  });
+
   it('refuses to start an unknown workflow type once a worker registered the queue, and bad options, writing nothing', async () => {
     const taskQueue = id('types');
     const w = await startWorker(engine, { taskQueue, workflowsPath, activities });
