@@ -117,6 +117,8 @@ async function main(): Promise<void> {
       // Includes the benchmark's own reads (result polling, history), measured on the bench database.
       pgCommitsPerWorkflow: Math.round(((c1 - c0) / n) * 10) / 10,
       peakRssMb: Math.round(peakRss / 1048576),
+      speculationsApplied: worker.stats.speculationsApplied,
+      speculationsAbandoned: worker.stats.speculationsAbandoned,
       workflowCacheHitRate: Math.round((worker['cache'].hits / Math.max(1, worker['cache'].hits + worker['cache'].misses)) * 1000) / 1000,
     };
   }

@@ -5,6 +5,7 @@ import type {
   HistoryEvent,
   Payload,
   PendingEvent,
+  WorkflowCommand,
   WorkflowTask,
   WorkflowTaskCompletion,
   WorkflowTaskCompletionResult,
@@ -115,6 +116,29 @@ export interface ActivityCompletionResult {
   readonly eagerWorkflowTask?: WorkflowTask;
 }
 
+/**
+ * An activity's result together with the workflow task it unblocks, already run by the
+ * caller over its cached copy of the run (see `completeActivityAndWorkflowTask`).
+ */
+export interface ActivityAndWorkflowTaskCompletion {
+  readonly result: Payload;
+  readonly identity: string;
+  /** The run's last WorkflowTaskCompleted event id that the caller's cached state stands at. */
+  readonly previousCompletedEventId: number;
+  /** The `Date.now()` the workflow saw during the caller's activation (database time, estimated). */
+  readonly workflowTime: number;
+  /** The commands that activation produced. */
+  readonly commands: readonly WorkflowCommand[];
+  /** As in `WorkflowTaskCompletion`. */
+  readonly eagerActivitySlots?: number;
+  /** When not applied: as in `ActivityCompletion`. */
+  readonly eagerWorkflowTaskQueue?: string;
+}
+
+export type ActivityAndWorkflowTaskCompletionResult =
+  | ({ readonly applied: true } & WorkflowTaskCompletionResult)
+  | ({ readonly applied: false } & ActivityCompletionResult);
+
 export interface ActivityFailureReport {
   readonly failure: FailureInfo;
   readonly identity: string;
@@ -182,6 +206,19 @@ export interface Engine {
 
   /** Records the activity's result. StaleTaskError when the lease was lost. */
   completeActivityTask(taskToken: string, completion: ActivityCompletion): Promise<ActivityCompletionResult>;
+
+  /**
+   * Records an activity's result and, in the same commit, the workflow task it unblocks,
+   * which the caller has already run over its cached copy of the run. Applied only if
+   * nothing else happened to the run since `previousCompletedEventId` (no task in flight, no
+   * other event pending); otherwise the result is recorded as `completeActivityTask` would
+   * and `applied` is false, and the caller must drop its speculative state. StaleTaskError
+   * when the activity's lease was lost (nothing written).
+   */
+  completeActivityAndWorkflowTask(
+    activityTaskToken: string,
+    completion: ActivityAndWorkflowTaskCompletion,
+  ): Promise<ActivityAndWorkflowTaskCompletionResult>;
 
   /**
    * Reports a failed attempt. The engine applies the retry policy: a later attempt is

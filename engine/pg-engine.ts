@@ -5,7 +5,10 @@ import * as activityTasks from './activity-tasks.js';
 import { createDb, createPool, type PoolOptions } from './db/connect.js';
 import type { Database } from './db/database.js';
 import { migrate } from './db/migrate.js';
+import { completeActivityAndWorkflowTask } from './activity-workflow-completion.js';
 import type {
+  ActivityAndWorkflowTaskCompletion,
+  ActivityAndWorkflowTaskCompletionResult,
   ActivityCompletion,
   ActivityCompletionResult,
   ActivityFailureReport,
@@ -334,8 +337,7 @@ export class PgEngine implements Engine {
   }
 
   completeWorkflowTask(taskToken: string, completion: WorkflowTaskCompletion): Promise<WorkflowTaskCompletionResult> {
-    const slots = completion.eagerActivitySlots ?? 0;
-    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion, slots > 0 ? { taskQueue: null, max: slots } : undefined, this.notifier);
+    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion, this.notifier);
   }
 
   failWorkflowTask(taskToken: string, failure: WorkflowTaskFailure): Promise<void> {
@@ -357,6 +359,13 @@ export class PgEngine implements Engine {
       : undefined;
     const task = await activityTasks.completeActivityTask(this.db, this.log, taskToken, completion.result, completion.identity, eager, this.notifier);
     return task ? { eagerWorkflowTask: task } : {};
+  }
+
+  completeActivityAndWorkflowTask(
+    activityTaskToken: string,
+    completion: ActivityAndWorkflowTaskCompletion,
+  ): Promise<ActivityAndWorkflowTaskCompletionResult> {
+    return completeActivityAndWorkflowTask(this.db, this.log, this.notifier, activityTaskToken, completion, this.settings.workflowTaskTimeoutMs);
   }
 
   failActivityTask(taskToken: string, report: ActivityFailureReport): Promise<void> {

@@ -81,16 +81,61 @@ export async function completeWorkflowTask(
   db: Kysely<Database>,
   taskToken: string,
   completion: WorkflowTaskCompletion,
-  eager: { taskQueue: string | null; max: number } | undefined,
   notifier: Notifier,
 ): Promise<WorkflowTaskCompletionResult> {
   const { runId, leaseId } = decodeWorkflowTaskToken(taskToken);
+  const c = prepareCommands(completion.commands);
+  try {
+    const { rows } = await sql<RecordedTaskRow>`
+      SELECT * FROM chronicle.complete_workflow_task(
+        ${runId}::uuid, ${leaseId}::uuid, ${completion.identity}, ${completion.workflowTime}::bigint,
+        ${c.commandEvents}::jsonb, ${c.activities}::jsonb, ${c.timers}::jsonb, ${c.canceledTimers}::int[], ${c.close}::jsonb,
+        ${completion.eagerActivitySlots ?? 0})`.execute(db);
+    return recordedTask(rows[0]!, notifier);
+  } catch (err) {
+    if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
+    throw err;
+  }
+}
+
+/** What chronicle.record_workflow_task returns, through its callers. */
+export interface RecordedTaskRow {
+  completed_event_id: number;
+  closed: boolean;
+  eager: EagerActivityRow[];
+  notifications: Notification[];
+}
+
+export function recordedTask(r: RecordedTaskRow, notifier: Notifier): WorkflowTaskCompletionResult {
+  notifier.send(r.notifications);
+  return {
+    completedEventId: r.completed_event_id,
+    closed: r.closed,
+    ...(r.eager.length ? { eagerActivityTasks: r.eager.map(toActivityTask) } : {}),
+  };
+}
+
+/** A completion's commands as the JSON parameters of chronicle.record_workflow_task. */
+export interface PreparedCommands {
+  readonly commandEvents: string;
+  readonly activities: string;
+  readonly timers: string;
+  readonly canceledTimers: number[];
+  readonly close: string | null;
+}
+
+/**
+ * Validates commands and turns them into the parameters of chronicle.record_workflow_task:
+ * one history event per command, plus the activity and timer rows to create and the close.
+ * Throws InvalidArgumentError naming the command, before anything is written.
+ */
+export function prepareCommands(commands: readonly WorkflowCommand[]): PreparedCommands {
   const commandEvents: NewEvent[] = [];
   const activities: Record<string, unknown>[] = [];
   const timers: { seq: number; duration_ms: number }[] = [];
   const canceledTimers: number[] = [];
   let close: { status: string; result?: unknown; failure?: unknown } | undefined;
-  for (const [i, cmd] of completion.commands.entries()) {
+  for (const [i, cmd] of commands.entries()) {
     if (close) throw new InvalidArgumentError(`commands[${i}]`, `follows a command that closes the run (${close.status}); a workflow ends with its last command`);
     const event = commandToEvent(cmd, i);
     commandEvents.push(event);
@@ -127,24 +172,13 @@ export async function completeWorkflowTask(
         assertNever(cmd, 'workflow command');
     }
   }
-  try {
-    const { rows } = await sql<{ completed_event_id: number; closed: boolean; eager: EagerActivityRow[]; notifications: Notification[] }>`
-      SELECT * FROM chronicle.complete_workflow_task(
-        ${runId}::uuid, ${leaseId}::uuid, ${completion.identity}, ${completion.workflowTime}::bigint,
-        ${JSON.stringify(commandEvents)}::jsonb, ${JSON.stringify(activities)}::jsonb, ${JSON.stringify(timers)}::jsonb,
-        ${canceledTimers}::int[], ${close ? JSON.stringify(close) : null}::jsonb,
-        ${eager?.taskQueue ?? null}, ${eager?.max ?? 0})`.execute(db);
-    const r = rows[0]!;
-    notifier.send(r.notifications);
-    return {
-      completedEventId: r.completed_event_id,
-      closed: r.closed,
-      ...(r.eager.length ? { eagerActivityTasks: r.eager.map(toActivityTask) } : {}),
-    };
-  } catch (err) {
-    if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
-    throw err;
-  }
+  return {
+    commandEvents: JSON.stringify(commandEvents),
+    activities: JSON.stringify(activities),
+    timers: JSON.stringify(timers),
+    canceledTimers,
+    close: close ? JSON.stringify(close) : null,
+  };
 }
 
 /** The history event a command is recorded as. Validates what the engine must not trust. */

@@ -187,21 +187,112 @@ BEGIN
          ELSE jsonb_build_array(jsonb_build_array('chronicle_wft', done.namespace || '/' || notify_queue)) END;
 END $$;
 
--- Completes a workflow task atomically: under the run's row lock (then the task's: the
--- global lock order), checks the lease, moves the inbox events the task saw into history,
--- appends the command events (TimerStarted gets its fireAt from this transaction's clock)
--- and one WorkflowTaskCompleted, schedules activities and timers, and either closes the
--- run (p_close) or leaves a new pending task behind if a producer marked the task dirty
--- while it was in flight.
+-- Records one workflow task's batch for a run whose executions row the caller has locked:
+-- the input events (p_inputs, already removed from wherever they waited), one event per
+-- command (TimerStarted gets its fireAt from this transaction's clock; an activity without
+-- a queue gets the workflow's), one WorkflowTaskCompleted, then the activities and timers
+-- the commands ask for, or the run's close (p_close). The caller deals with the run's
+-- workflow-task row when the run stays open.
 --
--- Eager dispatch: up to p_eager_max of the activities just scheduled on p_eager_queue (by
--- default the workflow's own queue, which the completing worker polls) are
--- leased to the completing worker in the same transaction and returned, saving the
--- activity claim's round trip and commit.
+-- Eager dispatch: up to p_eager_max of the activities just scheduled on the workflow's own
+-- queue (which the completing worker polls) are leased to that worker in the same
+-- transaction and returned, saving the activity claim's round trip and commit.
+CREATE FUNCTION chronicle.record_workflow_task(
+  ex chronicle.executions, p_inputs jsonb, p_attempt integer, p_identity text, p_workflow_time bigint,
+  p_command_events jsonb, p_activities jsonb, p_timers jsonb, p_canceled_timers integer[], p_close jsonb, p_eager_max integer)
+RETURNS TABLE (completed_event_id integer, closed boolean, eager jsonb, notifications jsonb)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
+  all_events jsonb;
+  completed integer;
+  eager_ids bigint[];
+  eager_rows jsonb := '[]'::jsonb;
+  notes jsonb := '[]'::jsonb;
+BEGIN
+  SELECT p_inputs
+    || coalesce(jsonb_agg(
+         CASE WHEN c->>'eventType' = 'TimerStarted'
+                THEN jsonb_set(c, '{attributes,fireAt}', to_jsonb(now_ms + (c->'attributes'->>'durationMs')::bigint))
+              WHEN c->>'eventType' = 'ActivityTaskScheduled' AND NOT (c->'attributes' ? 'taskQueue')
+                THEN jsonb_set(c, '{attributes,taskQueue}', to_jsonb(ex.task_queue))
+              ELSE c END ORDER BY o), '[]'::jsonb)
+    || jsonb_build_array(jsonb_build_object('eventType', 'WorkflowTaskCompleted', 'attributes',
+         jsonb_build_object('workflowTime', p_workflow_time, 'identity', p_identity, 'attempt', p_attempt)))
+  INTO all_events
+  FROM jsonb_array_elements(p_command_events) WITH ORDINALITY AS x(c, o);
+
+  INSERT INTO chronicle.history_events (run_id, event_id, event_type, attributes)
+  SELECT ex.run_id, ex.next_event_id + o - 1, e->>'eventType', e->'attributes'
+  FROM jsonb_array_elements(all_events) WITH ORDINALITY AS x(e, o);
+  completed := ex.next_event_id + jsonb_array_length(all_events) - 1;
+
+  IF p_close IS NOT NULL THEN
+    UPDATE chronicle.executions x
+    SET next_event_id = completed + 1, last_completed_event_id = completed, status = p_close->>'status',
+        result = p_close->'result', failure = p_close->'failure', closed_at = now()
+    WHERE x.run_id = ex.run_id;
+    DELETE FROM chronicle.activity_tasks a WHERE a.run_id = ex.run_id;
+    DELETE FROM chronicle.timers m WHERE m.run_id = ex.run_id;
+    DELETE FROM chronicle.workflow_inbox i WHERE i.run_id = ex.run_id;
+    DELETE FROM chronicle.workflow_tasks w WHERE w.run_id = ex.run_id;
+    RETURN QUERY SELECT completed, true, '[]'::jsonb, jsonb_build_array(jsonb_build_array('chronicle_closed', ex.run_id::text));
+    RETURN;
+  END IF;
+
+  UPDATE chronicle.executions x SET next_event_id = completed + 1, last_completed_event_id = completed WHERE x.run_id = ex.run_id;
+
+  IF jsonb_array_length(p_activities) > 0 THEN
+    INSERT INTO chronicle.activity_tasks
+      (namespace, run_id, seq, workflow_id, workflow_type, workflow_task_queue, activity_type, task_queue, args,
+       priority, start_to_close_ms, heartbeat_timeout_ms, schedule_to_close_deadline, retry_policy)
+    SELECT ex.namespace, ex.run_id, r.seq, ex.workflow_id, ex.workflow_type, ex.task_queue, r.activity_type,
+           coalesce(r.task_queue, ex.task_queue), r.args, r.priority, r.start_to_close_ms, r.heartbeat_timeout_ms,
+           now() + make_interval(secs => r.schedule_to_close_ms / 1000.0), r.retry_policy
+    FROM jsonb_to_recordset(p_activities) AS r(
+      seq int, activity_type text, task_queue text, args jsonb, priority smallint, start_to_close_ms int,
+      heartbeat_timeout_ms int, schedule_to_close_ms float8, retry_policy jsonb);
+
+    IF p_eager_max > 0 THEN
+      SELECT array_agg(a.id) INTO eager_ids FROM (
+        SELECT a.id FROM chronicle.activity_tasks a
+        WHERE a.run_id = ex.run_id AND a.status = 'pending' AND a.task_queue = ex.task_queue
+        ORDER BY a.priority DESC, a.id
+        LIMIT p_eager_max) a;
+      IF eager_ids IS NOT NULL THEN
+        SELECT jsonb_agg(to_jsonb(l)) INTO eager_rows FROM chronicle.lease_activity_tasks(eager_ids, p_identity) l;
+      END IF;
+    END IF;
+
+    -- Wake pollers only for what eager dispatch did not take.
+    SELECT notes || coalesce(jsonb_agg(jsonb_build_array('chronicle_act', q.ns || '/' || q.queue)), '[]'::jsonb) INTO notes
+    FROM (SELECT DISTINCT a.namespace AS ns, a.task_queue AS queue FROM chronicle.activity_tasks a
+          WHERE a.run_id = ex.run_id AND a.status = 'pending') q;
+  END IF;
+
+  IF jsonb_array_length(p_timers) > 0 THEN
+    INSERT INTO chronicle.timers (run_id, seq, namespace, workflow_task_queue, fire_at)
+    SELECT ex.run_id, r.seq, ex.namespace, ex.task_queue, now() + make_interval(secs => r.duration_ms / 1000.0)
+    FROM jsonb_to_recordset(p_timers) AS r(seq int, duration_ms float8);
+    notes := notes || jsonb_build_array(jsonb_build_array('chronicle_timer',
+      (now_ms + (SELECT min((r->>'duration_ms')::float8) FROM jsonb_array_elements(p_timers) r))::bigint::text));
+  END IF;
+
+  IF coalesce(array_length(p_canceled_timers, 1), 0) > 0 THEN
+    DELETE FROM chronicle.timers m WHERE m.run_id = ex.run_id AND m.seq = ANY(p_canceled_timers);
+  END IF;
+
+  RETURN QUERY SELECT completed, false, coalesce(eager_rows, '[]'::jsonb), notes;
+END $$;
+
+-- Completes a claimed workflow task: under the run's row lock (then the task's: the global
+-- lock order), checks the lease, moves the inbox events the task saw into history and
+-- records the batch (record_workflow_task). If a producer marked the task dirty while it was
+-- in flight, a new pending task is left behind for what it delivered.
 CREATE FUNCTION chronicle.complete_workflow_task(
   p_run_id uuid, p_lease_id uuid, p_identity text, p_workflow_time bigint, p_command_events jsonb,
-  p_activities jsonb, p_timers jsonb, p_canceled_timers integer[], p_close jsonb,
-  p_eager_queue text, p_eager_max integer)
+  p_activities jsonb, p_timers jsonb, p_canceled_timers integer[], p_close jsonb, p_eager_max integer)
 RETURNS TABLE (completed_event_id integer, closed boolean, eager jsonb, notifications jsonb)
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -209,13 +300,8 @@ DECLARE
   ex chronicle.executions%ROWTYPE;
   tk chronicle.workflow_tasks%ROWTYPE;
   task_found boolean;
-  now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
   seen jsonb;
-  all_events jsonb;
-  completed integer;
-  eager_ids bigint[];
-  eager_rows jsonb := '[]'::jsonb;
-  notes jsonb := '[]'::jsonb;
+  r record;
 BEGIN
   SELECT * INTO ex FROM chronicle.executions x WHERE x.run_id = p_run_id FOR NO KEY UPDATE;
   IF NOT FOUND THEN
@@ -236,76 +322,11 @@ BEGIN
   SELECT coalesce(jsonb_agg(jsonb_build_object('eventType', d.event_type, 'attributes', d.attributes) ORDER BY d.id), '[]'::jsonb)
   INTO seen FROM d;
 
-  SELECT seen
-    || coalesce(jsonb_agg(
-         CASE WHEN c->>'eventType' = 'TimerStarted'
-                THEN jsonb_set(c, '{attributes,fireAt}', to_jsonb(now_ms + (c->'attributes'->>'durationMs')::bigint))
-              WHEN c->>'eventType' = 'ActivityTaskScheduled' AND NOT (c->'attributes' ? 'taskQueue')
-                THEN jsonb_set(c, '{attributes,taskQueue}', to_jsonb(ex.task_queue))
-              ELSE c END ORDER BY o), '[]'::jsonb)
-    || jsonb_build_array(jsonb_build_object('eventType', 'WorkflowTaskCompleted', 'attributes',
-         jsonb_build_object('workflowTime', p_workflow_time, 'identity', p_identity, 'attempt', tk.attempt)))
-  INTO all_events
-  FROM jsonb_array_elements(p_command_events) WITH ORDINALITY AS x(c, o);
-
-  INSERT INTO chronicle.history_events (run_id, event_id, event_type, attributes)
-  SELECT p_run_id, ex.next_event_id + o - 1, e->>'eventType', e->'attributes'
-  FROM jsonb_array_elements(all_events) WITH ORDINALITY AS x(e, o);
-  completed := ex.next_event_id + jsonb_array_length(all_events) - 1;
-
-  IF p_close IS NOT NULL THEN
-    UPDATE chronicle.executions x
-    SET next_event_id = completed + 1, last_completed_event_id = completed, status = p_close->>'status',
-        result = p_close->'result', failure = p_close->'failure', closed_at = now()
-    WHERE x.run_id = p_run_id;
-    DELETE FROM chronicle.activity_tasks a WHERE a.run_id = p_run_id;
-    DELETE FROM chronicle.timers m WHERE m.run_id = p_run_id;
-    DELETE FROM chronicle.workflow_inbox i WHERE i.run_id = p_run_id;
-    DELETE FROM chronicle.workflow_tasks w WHERE w.run_id = p_run_id;
-    RETURN QUERY SELECT completed, true, '[]'::jsonb, jsonb_build_array(jsonb_build_array('chronicle_closed', p_run_id::text));
+  SELECT * INTO r FROM chronicle.record_workflow_task(ex, seen, tk.attempt, p_identity, p_workflow_time, p_command_events,
+    p_activities, p_timers, p_canceled_timers, p_close, p_eager_max);
+  IF r.closed THEN
+    RETURN QUERY SELECT r.completed_event_id, r.closed, r.eager, r.notifications;
     RETURN;
-  END IF;
-
-  UPDATE chronicle.executions x SET next_event_id = completed + 1, last_completed_event_id = completed WHERE x.run_id = p_run_id;
-
-  IF jsonb_array_length(p_activities) > 0 THEN
-    INSERT INTO chronicle.activity_tasks
-      (namespace, run_id, seq, workflow_id, workflow_type, workflow_task_queue, activity_type, task_queue, args,
-       priority, start_to_close_ms, heartbeat_timeout_ms, schedule_to_close_deadline, retry_policy)
-    SELECT ex.namespace, p_run_id, r.seq, ex.workflow_id, ex.workflow_type, ex.task_queue, r.activity_type,
-           coalesce(r.task_queue, ex.task_queue), r.args, r.priority, r.start_to_close_ms, r.heartbeat_timeout_ms,
-           now() + make_interval(secs => r.schedule_to_close_ms / 1000.0), r.retry_policy
-    FROM jsonb_to_recordset(p_activities) AS r(
-      seq int, activity_type text, task_queue text, args jsonb, priority smallint, start_to_close_ms int,
-      heartbeat_timeout_ms int, schedule_to_close_ms float8, retry_policy jsonb);
-
-    IF p_eager_max > 0 THEN
-      SELECT array_agg(a.id) INTO eager_ids FROM (
-        SELECT a.id FROM chronicle.activity_tasks a
-        WHERE a.run_id = p_run_id AND a.status = 'pending' AND a.task_queue = coalesce(p_eager_queue, ex.task_queue)
-        ORDER BY a.priority DESC, a.id
-        LIMIT p_eager_max) a;
-      IF eager_ids IS NOT NULL THEN
-        SELECT jsonb_agg(to_jsonb(l)) INTO eager_rows FROM chronicle.lease_activity_tasks(eager_ids, p_identity) l;
-      END IF;
-    END IF;
-
-    -- Wake pollers only for what eager dispatch did not take.
-    SELECT notes || coalesce(jsonb_agg(jsonb_build_array('chronicle_act', q.ns || '/' || q.queue)), '[]'::jsonb) INTO notes
-    FROM (SELECT DISTINCT a.namespace AS ns, a.task_queue AS queue FROM chronicle.activity_tasks a
-          WHERE a.run_id = p_run_id AND a.status = 'pending') q;
-  END IF;
-
-  IF jsonb_array_length(p_timers) > 0 THEN
-    INSERT INTO chronicle.timers (run_id, seq, namespace, workflow_task_queue, fire_at)
-    SELECT p_run_id, r.seq, ex.namespace, ex.task_queue, now() + make_interval(secs => r.duration_ms / 1000.0)
-    FROM jsonb_to_recordset(p_timers) AS r(seq int, duration_ms float8);
-    notes := notes || jsonb_build_array(jsonb_build_array('chronicle_timer',
-      (now_ms + (SELECT min((r->>'duration_ms')::float8) FROM jsonb_array_elements(p_timers) r))::bigint::text));
-  END IF;
-
-  IF coalesce(array_length(p_canceled_timers, 1), 0) > 0 THEN
-    DELETE FROM chronicle.timers m WHERE m.run_id = p_run_id AND m.seq = ANY(p_canceled_timers);
   END IF;
 
   IF tk.dirty THEN
@@ -313,10 +334,57 @@ BEGIN
     SET status = 'pending', visible_at = now(), attempt = 1, lease_id = NULL, lease_expires_at = NULL,
         dirty = false, claimed_inbox_ids = NULL, last_failure = NULL
     WHERE w.run_id = p_run_id;
-    notes := notes || jsonb_build_array(jsonb_build_array('chronicle_wft', tk.namespace || '/' || tk.task_queue));
+    RETURN QUERY SELECT r.completed_event_id, false, r.eager,
+      r.notifications || jsonb_build_array(jsonb_build_array('chronicle_wft', tk.namespace || '/' || tk.task_queue));
   ELSE
     DELETE FROM chronicle.workflow_tasks w WHERE w.run_id = p_run_id;
+    RETURN QUERY SELECT r.completed_event_id, false, r.eager, r.notifications;
+  END IF;
+END $$;
+
+-- An activity's result and the workflow task it unblocks, in one commit. The worker that
+-- ran the activity holds the run in its cache: it ran the workflow over the result already
+-- and sends the commands with it. That is only valid while nothing else happened to the
+-- run since the worker's cached point, which is checked under the run's lock: the run's last
+-- WorkflowTaskCompleted is p_previous_completed_event_id, and the run has no workflow task
+-- row (every inbox event comes with one, so no row means no pending event and no task in
+-- flight). Then the batch [ActivityTaskCompleted, commands…, WorkflowTaskCompleted] is
+-- recorded exactly as a claimed task's would be. Otherwise the result is delivered the
+-- ordinary way (complete_activity_task, with its eager workflow task) and `applied` is
+-- false: the worker drops its speculative state.
+CREATE FUNCTION chronicle.complete_activity_and_workflow_task(
+  p_task_id bigint, p_run_id uuid, p_lease_id uuid, p_result jsonb, p_identity text,
+  p_previous_completed_event_id integer, p_workflow_time bigint, p_command_events jsonb,
+  p_activities jsonb, p_timers jsonb, p_canceled_timers integer[], p_close jsonb, p_eager_max integer,
+  p_eager_queue text, p_lease_ms integer)
+RETURNS TABLE (applied boolean, completed_event_id integer, closed boolean, eager jsonb, eager_workflow_task jsonb, notifications jsonb)
+LANGUAGE plpgsql AS $$
+#variable_conflict use_column
+DECLARE
+  ex chronicle.executions%ROWTYPE;
+  act chronicle.activity_tasks%ROWTYPE;
+  r record;
+BEGIN
+  SELECT * INTO ex FROM chronicle.executions x WHERE x.run_id = p_run_id FOR NO KEY UPDATE;
+  SELECT * INTO act FROM chronicle.activity_tasks a
+  WHERE a.id = p_task_id AND a.run_id = p_run_id AND a.lease_id = p_lease_id AND a.status = 'running'
+  FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'the lease expired, the activity was already completed, or its run closed' USING ERRCODE = 'CH001';
   END IF;
 
-  RETURN QUERY SELECT completed, false, coalesce(eager_rows, '[]'::jsonb), notes;
+  IF ex.last_completed_event_id = p_previous_completed_event_id
+     AND NOT EXISTS (SELECT 1 FROM chronicle.workflow_tasks w WHERE w.run_id = p_run_id) THEN
+    DELETE FROM chronicle.activity_tasks a WHERE a.id = act.id;
+    SELECT * INTO r FROM chronicle.record_workflow_task(ex,
+      jsonb_build_array(jsonb_build_object('eventType', 'ActivityTaskCompleted', 'attributes',
+        jsonb_build_object('seq', act.seq, 'result', p_result, 'attempt', act.attempt, 'identity', p_identity)
+        || CASE WHEN act.last_failure IS NULL THEN '{}'::jsonb ELSE jsonb_build_object('lastFailure', act.last_failure) END)),
+      1, p_identity, p_workflow_time, p_command_events, p_activities, p_timers, p_canceled_timers, p_close, p_eager_max);
+    RETURN QUERY SELECT true, r.completed_event_id, r.closed, r.eager, NULL::jsonb, r.notifications;
+    RETURN;
+  END IF;
+
+  RETURN QUERY SELECT false, NULL::integer, false, '[]'::jsonb, c.eager, c.notifications
+  FROM chronicle.complete_activity_task(p_task_id, p_run_id, p_lease_id, p_result, p_identity, p_eager_queue, p_lease_ms) c;
 END $$;

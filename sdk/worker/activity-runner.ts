@@ -2,7 +2,8 @@ import type { Engine } from '../../engine/engine.js';
 import { ChronicleError, StaleTaskError } from '../../engine/errors.js';
 import { failpoint } from '../../engine/failpoints.js';
 import type { Logger } from '../../engine/logger.js';
-import { toFailureInfo, type ActivityTask, type FailureInfo, type WorkflowTask } from '../../engine/protocol/index.js';
+import { toFailureInfo, type ActivityTask, type FailureInfo, type WorkflowCommand, type WorkflowTask } from '../../engine/protocol/index.js';
+import type { ActivityAndWorkflowTaskCompletionResult } from '../../engine/engine.js';
 import { activityInfoFromTask, Context, runWithContext } from '../activity/context.js';
 import { CompleteAsyncError } from '../activity/index.js';
 
@@ -25,6 +26,25 @@ export interface ActivityRunnerOptions {
     release(): void;
     run(task: WorkflowTask): void;
   };
+  /**
+   * One commit for a result and the workflow task it unblocks: `prepare` runs the workflow
+   * over the result on the worker's cached copy of the run (undefined when the run is not
+   * cached here, busy, or no slot is free); `finish` settles that copy with the engine's
+   * answer (undefined when the call failed).
+   */
+  readonly speculation?: {
+    prepare(task: ActivityTask, result: unknown): SpeculativeWorkflowTask | undefined;
+    finish(spec: SpeculativeWorkflowTask, outcome: ActivityAndWorkflowTaskCompletionResult | undefined): void;
+  };
+}
+
+/** A workflow task run ahead of the activity result's commit, waiting to be sent with it. */
+export interface SpeculativeWorkflowTask {
+  readonly previousCompletedEventId: number;
+  readonly workflowTime: number;
+  readonly commands: readonly WorkflowCommand[];
+  readonly eagerActivitySlots: number;
+  readonly eagerWorkflowTaskQueue: string;
 }
 
 /** Tries at reporting an outcome before leaving it to the lease's expiry. */
@@ -124,6 +144,16 @@ export class ActivityRunner {
     try {
       await failpoint('activity.beforeCompleteCommit');
       if ('result' in outcome) {
+        const spec = this.opts.speculation?.prepare(task, outcome.result);
+        if (spec) {
+          let settled: ActivityAndWorkflowTaskCompletionResult | undefined;
+          try {
+            settled = await engine.completeActivityAndWorkflowTask(task.taskToken, { result: outcome.result, identity, ...spec });
+          } finally {
+            this.opts.speculation!.finish(spec, settled);
+          }
+          return;
+        }
         reservedQueue = eager?.reserve();
         const done = await engine.completeActivityTask(task.taskToken, {
           result: outcome.result,

@@ -1,4 +1,4 @@
-import type { Engine } from '../../engine/engine.js';
+import type { ActivityAndWorkflowTaskCompletionResult, Engine } from '../../engine/engine.js';
 import { InvalidArgumentError, ShuttingDownError, StaleTaskError } from '../../engine/errors.js';
 import { failpoint } from '../../engine/failpoints.js';
 import { consoleLogger, type Logger } from '../../engine/logger.js';
@@ -12,7 +12,7 @@ import {
   type WorkflowTaskFailure,
 } from '../../engine/protocol/index.js';
 import { parseDuration } from '../../engine/protocol/durations.js';
-import { ActivityRunner, type ActivityFunction } from './activity-runner.js';
+import { ActivityRunner, type ActivityFunction, type SpeculativeWorkflowTask } from './activity-runner.js';
 import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
 import type { NativeConnection } from './connection.js';
 import { NonDeterminismError } from './replay/matcher.js';
@@ -84,7 +84,19 @@ export class Worker {
   private runPromise: Promise<void> | undefined;
   private _state: WorkerState = 'INITIALIZED';
   /** Counters for tests and metrics. */
-  readonly stats = { workflowTasksCompleted: 0, workflowTasksFailed: 0, activitiesCompleted: 0, replays: 0 };
+  readonly stats = {
+    workflowTasksCompleted: 0,
+    workflowTasksFailed: 0,
+    activitiesCompleted: 0,
+    replays: 0,
+    /** Activity results committed together with the workflow task they unblocked. */
+    speculationsApplied: 0,
+    /** Speculative workflow tasks dropped because something else happened to the run. */
+    speculationsAbandoned: 0,
+  };
+  /** Database clock minus this process's clock, from the last claimed workflow task. */
+  private dbClockOffsetMs = 0;
+  private readonly workflowTimes = new WeakMap<WorkflowRun, number>();
 
   private constructor(options: WorkerOptions, engine: Engine, ownsEngine: boolean, bundle: WorkflowBundle | undefined) {
     this.options = options;
@@ -107,6 +119,10 @@ export class Worker {
       activities: this.activities,
       identity: this.identity,
       log: this.log,
+      speculation: {
+        prepare: (task, result) => this.prepareSpeculation(task, result),
+        finish: (spec, outcome) => this.finishSpeculation(spec as Speculation, outcome),
+      },
       eagerWorkflowTasks: {
         reserve: () => {
           if (!this.sandboxes || !this.polling || this.wftSlots.free <= 0) return undefined;
@@ -342,6 +358,7 @@ export class Worker {
         run = await this.rebuildRun(task);
       }
       this.busyRuns.add(task.runId);
+      this.dbClockOffsetMs = task.startedAt - Date.now();
       const result = run.activate(task.events, { timestamp: task.startedAt, historyLength: task.historyLength + countPending(task) });
       if ('error' in result) {
         this.log.warn('workflow task failed; it will be retried', { ...meta, kind: result.kind, message: result.error.message });
@@ -378,6 +395,7 @@ export class Worker {
         run.dispose();
       } else {
         run.markCompleted(done.completedEventId);
+        this.workflowTimes.set(run, task.startedAt);
         this.cache.put(task.runId, run);
       }
       run = undefined;
@@ -408,6 +426,75 @@ export class Worker {
         });
     } finally {
       this.busyRuns.delete(task.runId);
+    }
+  }
+
+  /**
+   * Runs the workflow over an activity's result on the cached copy of its run, so that the
+   * result and the workflow task it unblocks are recorded in one commit. Only when the run is
+   * cached here, idle, and a workflow-task slot is free; the engine applies it only if nothing
+   * else happened to the run meanwhile.
+   */
+  private prepareSpeculation(task: ActivityTask, result: unknown): Speculation | undefined {
+    if (!this.sandboxes || !this.polling || this.busyRuns.has(task.runId) || this.wftSlots.free <= 0) return undefined;
+    const run = this.cache.peek(task.runId);
+    if (!run) return undefined;
+    this.cache.take(task.runId);
+    this.wftSlots.acquire();
+    this.busyRuns.add(task.runId);
+    const previousCompletedEventId = run.lastCompletedEventId;
+    // Workflow time is database time, estimated from the last claim, and never goes backwards.
+    const workflowTime = Math.max(Date.now() + this.dbClockOffsetMs, this.workflowTimes.get(run) ?? 0);
+    const activation = run.activate(
+      [{ eventType: 'ActivityTaskCompleted', attributes: { seq: Number(task.activityId), result, attempt: task.attempt, identity: this.identity } }],
+      { timestamp: workflowTime, historyLength: previousCompletedEventId + 1 },
+    );
+    if ('error' in activation) {
+      // The ordinary path will run this activation again and fail the task properly.
+      run.dispose();
+      this.busyRuns.delete(task.runId);
+      this.wftSlots.release();
+      return undefined;
+    }
+    const schedules = activation.commands.filter((c) => c.kind === 'ScheduleActivity').length;
+    const eagerActivitySlots = Math.min(schedules, this.actSlots.free, MAX_EAGER_ACTIVITIES);
+    this.actSlots.acquire(eagerActivitySlots);
+    return {
+      run,
+      runId: task.runId,
+      previousCompletedEventId,
+      workflowTime,
+      commands: activation.commands,
+      eagerActivitySlots,
+      eagerWorkflowTaskQueue: this.taskQueue,
+    };
+  }
+
+  private finishSpeculation(spec: Speculation, outcome: ActivityAndWorkflowTaskCompletionResult | undefined): void {
+    const eagerActivities = outcome?.applied ? (outcome.eagerActivityTasks ?? []) : [];
+    this.actSlots.release(spec.eagerActivitySlots - eagerActivities.length);
+    this.busyRuns.delete(spec.runId);
+    if (outcome?.applied) {
+      this.stats.workflowTasksCompleted++;
+      this.stats.speculationsApplied++;
+      if (outcome.closed) {
+        spec.run.dispose();
+      } else {
+        spec.run.markCompleted(outcome.completedEventId);
+        this.workflowTimes.set(spec.run, spec.workflowTime);
+        this.cache.put(spec.runId, spec.run);
+      }
+      this.wftSlots.release();
+      for (const a of eagerActivities) this.startActivity(a);
+      return;
+    }
+    // Not applied (or unknown): the cached copy has moved past what is recorded; drop it.
+    this.stats.speculationsAbandoned++;
+    spec.run.dispose();
+    if (outcome && !outcome.applied && outcome.eagerWorkflowTask) {
+      void this.runWorkflowTask(outcome.eagerWorkflowTask).finally(() => this.wftSlots.release());
+    } else {
+      this.wftSlots.release();
     }
   }
 
@@ -448,6 +535,11 @@ export class Worker {
 
 /** Most activities one workflow-task completion may lease to its worker eagerly. */
 const MAX_EAGER_ACTIVITIES = 20;
+
+interface Speculation extends SpeculativeWorkflowTask {
+  readonly run: WorkflowRun;
+  readonly runId: string;
+}
 
 function registeredActivities(activities: object | undefined): Record<string, ActivityFunction> {
   const out: Record<string, ActivityFunction> = {};

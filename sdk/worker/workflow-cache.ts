@@ -23,6 +23,11 @@ export class WorkflowCache<T extends { dispose(): void }> {
     return run;
   }
 
+  /** Looks without taking (and without counting a hit or miss). */
+  peek(runId: string): T | undefined {
+    return this.runs.get(runId);
+  }
+
   put(runId: string, run: T): void {
     if (this.maxSize <= 0) {
       run.dispose();

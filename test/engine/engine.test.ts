@@ -293,3 +293,60 @@ describe('eager workflow task on activity completion', () => {
     await engine.terminateWorkflow({ workflowId });
   });
 });
+
+describe('activity result and the workflow task it unblocks in one commit', () => {
+  it('records [result, commands, WorkflowTaskCompleted] as one batch when nothing else happened to the run', async () => {
+    const { workflowId, taskQueue } = await start();
+    const t1 = await pollOne(taskQueue);
+    const done = await engine.completeWorkflowTask(t1.taskToken, { commands: [schedule(1, 'a')], workflowTime: t1.startedAt, identity, eagerActivitySlots: 1 });
+    const [a] = done.eagerActivityTasks!;
+    const res = await engine.completeActivityAndWorkflowTask(a!.taskToken, {
+      result: 'A',
+      identity,
+      previousCompletedEventId: done.completedEventId,
+      workflowTime: t1.startedAt + 5,
+      commands: [{ kind: 'CompleteWorkflow', result: 'done: A' }],
+    });
+    expect(res).toMatchObject({ applied: true, completedEventId: 6, closed: true });
+    expect(await engine.awaitOutcome({ workflowId })).toMatchObject({ status: 'COMPLETED', result: 'done: A' });
+    const h = await history(workflowId);
+    expect(types(h)).toEqual([
+      'WorkflowExecutionStarted',
+      'ActivityTaskScheduled',
+      'WorkflowTaskCompleted',
+      'ActivityTaskCompleted',
+      'WorkflowExecutionCompleted',
+      'WorkflowTaskCompleted',
+    ]);
+    expect(h[3]!.attributes).toEqual({ seq: 1, result: 'A', attempt: 1, identity });
+    expect(h[5]!.attributes).toMatchObject({ workflowTime: t1.startedAt + 5 });
+    await expect(
+      engine.completeActivityAndWorkflowTask(a!.taskToken, { result: 'A', identity, previousCompletedEventId: 3, workflowTime: 0, commands: [] }),
+    ).rejects.toBeInstanceOf(StaleTaskError);
+  });
+
+  it('falls back to an ordinary delivery when another event is pending, and writes none of the commands', async () => {
+    const { workflowId, taskQueue } = await start();
+    const t1 = await pollOne(taskQueue);
+    const done = await engine.completeWorkflowTask(t1.taskToken, {
+      commands: [schedule(1, 'a'), schedule(2, 'b')],
+      workflowTime: t1.startedAt,
+      identity,
+      eagerActivitySlots: 2,
+    });
+    const [a, b] = done.eagerActivityTasks!;
+    await engine.completeActivityTask(b!.taskToken, { result: 'B', identity });
+    const res = await engine.completeActivityAndWorkflowTask(a!.taskToken, {
+      result: 'A',
+      identity,
+      previousCompletedEventId: done.completedEventId,
+      workflowTime: t1.startedAt,
+      commands: [{ kind: 'CompleteWorkflow', result: 'too early' }],
+    });
+    expect(res.applied).toBe(false);
+    expect(types(await history(workflowId))).toEqual(['WorkflowExecutionStarted', 'ActivityTaskScheduled', 'ActivityTaskScheduled', 'WorkflowTaskCompleted']);
+    const t2 = await pollOne(taskQueue);
+    expect(t2.events.map((e) => (e.attributes as { result: string }).result)).toEqual(['B', 'A']);
+    await engine.terminateWorkflow({ workflowId });
+  });
+});
