@@ -184,6 +184,31 @@ describe('Worker + Client', () => {
     });
   });
 
+  it('records an activity result and the workflow task it unblocks in one commit when the run is cached here', async () => {
+    const taskQueue = id('speculate');
+    const w = await startWorker(engine, { taskQueue, workflowsPath, activities });
+    try {
+      const before = w.worker.stats.speculationsApplied;
+      const handle = await clientFor(engine).workflow.start('twoSteps', { workflowId: id('speculate'), taskQueue });
+      expect(await handle.result()).toEqual(['a', 'b']);
+      expect(w.worker.stats.speculationsApplied - before).toBe(2);
+      // The same history as the two-commit path: each result opens the batch that acts on it.
+      expect((await handle.fetchHistory()).events.map((e) => e.eventType)).toEqual([
+        'WorkflowExecutionStarted',
+        'ActivityTaskScheduled',
+        'WorkflowTaskCompleted',
+        'ActivityTaskCompleted',
+        'ActivityTaskScheduled',
+        'WorkflowTaskCompleted',
+        'ActivityTaskCompleted',
+        'WorkflowExecutionCompleted',
+        'WorkflowTaskCompleted',
+      ]);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('refuses workflow code whose activity options lack a timeout, at Worker.create, naming the option', async () => {
     const bad = fileURLToPath(new URL('./fixtures/bad/missing-timeout.ts', import.meta.url));
     await expect(Worker.create({ connection: { engine }, taskQueue: 'never', workflowsPath: bad })).rejects.toMatchObject({
