@@ -207,8 +207,8 @@ DECLARE
   now_ms bigint := (extract(epoch FROM now()) * 1000)::bigint;
   all_events jsonb;
   completed integer;
-  eager_ids bigint[];
   eager_rows jsonb := '[]'::jsonb;
+  pending_notes jsonb;
   notes jsonb := '[]'::jsonb;
 BEGIN
   SELECT p_inputs
@@ -244,31 +244,51 @@ BEGIN
   UPDATE chronicle.executions x SET next_event_id = completed + 1, last_completed_event_id = completed WHERE x.run_id = ex.run_id;
 
   IF jsonb_array_length(p_activities) > 0 THEN
-    INSERT INTO chronicle.activity_tasks
-      (namespace, run_id, seq, workflow_id, workflow_type, workflow_task_queue, activity_type, task_queue, args,
-       priority, start_to_close_ms, heartbeat_timeout_ms, schedule_to_close_deadline, retry_policy)
-    SELECT ex.namespace, ex.run_id, r.seq, ex.workflow_id, ex.workflow_type, ex.task_queue, r.activity_type,
-           coalesce(r.task_queue, ex.task_queue), r.args, r.priority, r.start_to_close_ms, r.heartbeat_timeout_ms,
-           now() + make_interval(secs => r.schedule_to_close_ms / 1000.0), r.retry_policy
-    FROM jsonb_to_recordset(p_activities) AS r(
-      seq int, activity_type text, task_queue text, args jsonb, priority smallint, start_to_close_ms int,
-      heartbeat_timeout_ms int, schedule_to_close_ms float8, retry_policy jsonb);
-
-    IF p_eager_max > 0 THEN
-      SELECT array_agg(a.id) INTO eager_ids FROM (
-        SELECT a.id FROM chronicle.activity_tasks a
-        WHERE a.run_id = ex.run_id AND a.status = 'pending' AND a.task_queue = ex.task_queue
-        ORDER BY a.priority DESC, a.id
-        LIMIT p_eager_max) a;
-      IF eager_ids IS NOT NULL THEN
-        SELECT jsonb_agg(to_jsonb(l)) INTO eager_rows FROM chronicle.lease_activity_tasks(eager_ids, p_identity) l;
-      END IF;
-    END IF;
-
+    -- Eager ones are inserted already leased (running), highest priority first: no second
+    -- write to the same row, no dead tuple.
+    WITH r AS (
+      SELECT x.*, coalesce(x.task_queue, ex.task_queue) AS queue,
+             CASE WHEN coalesce(x.task_queue, ex.task_queue) = ex.task_queue
+                  THEN row_number() OVER (PARTITION BY coalesce(x.task_queue, ex.task_queue) = ex.task_queue ORDER BY x.priority DESC, x.seq)
+             END AS eager_rank
+      FROM jsonb_to_recordset(p_activities) AS x(
+        seq int, activity_type text, task_queue text, args jsonb, priority smallint, start_to_close_ms int,
+        heartbeat_timeout_ms int, schedule_to_close_ms float8, retry_policy jsonb)
+    ), ins AS (
+      INSERT INTO chronicle.activity_tasks AS t
+        (namespace, run_id, seq, workflow_id, workflow_type, workflow_task_queue, activity_type, task_queue, args,
+         priority, start_to_close_ms, heartbeat_timeout_ms, schedule_to_close_deadline, retry_policy,
+         status, lease_id, started_at, identity, lease_expires_at)
+      SELECT ex.namespace, ex.run_id, r.seq, ex.workflow_id, ex.workflow_type, ex.task_queue, r.activity_type,
+             r.queue, r.args, r.priority, r.start_to_close_ms, r.heartbeat_timeout_ms,
+             now() + make_interval(secs => r.schedule_to_close_ms / 1000.0), r.retry_policy,
+             CASE WHEN r.eager_rank <= p_eager_max THEN 'running' ELSE 'pending' END,
+             CASE WHEN r.eager_rank <= p_eager_max THEN gen_random_uuid() END,
+             CASE WHEN r.eager_rank <= p_eager_max THEN now() END,
+             CASE WHEN r.eager_rank <= p_eager_max THEN p_identity END,
+             CASE WHEN r.eager_rank <= p_eager_max THEN least(
+               now() + make_interval(secs => r.start_to_close_ms / 1000.0),
+               now() + make_interval(secs => coalesce(r.heartbeat_timeout_ms, r.start_to_close_ms) / 1000.0),
+               coalesce(now() + make_interval(secs => r.schedule_to_close_ms / 1000.0), 'infinity')) END
+      FROM r
+      RETURNING t.*
+    )
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+             'id', i.id, 'namespace', i.namespace, 'run_id', i.run_id, 'seq', i.seq, 'workflow_id', i.workflow_id,
+             'workflow_type', i.workflow_type, 'activity_type', i.activity_type, 'task_queue', i.task_queue, 'args', i.args,
+             'priority', i.priority, 'attempt', i.attempt, 'lease_id', i.lease_id, 'heartbeat_details', i.heartbeat_details,
+             'start_to_close_ms', i.start_to_close_ms, 'heartbeat_timeout_ms', i.heartbeat_timeout_ms,
+             'scheduled_ms', (extract(epoch FROM i.scheduled_at) * 1000)::bigint,
+             'started_ms', (extract(epoch FROM i.started_at) * 1000)::bigint,
+             'lease_ms', (extract(epoch FROM i.lease_expires_at) * 1000)::bigint,
+             'deadline_ms', (extract(epoch FROM i.schedule_to_close_deadline) * 1000)::bigint)
+           ORDER BY i.priority DESC, i.seq) FILTER (WHERE i.status = 'running'), '[]'::jsonb),
+           coalesce(jsonb_agg(DISTINCT jsonb_build_array('chronicle_act', i.namespace || '/' || i.task_queue))
+             FILTER (WHERE i.status = 'pending'), '[]'::jsonb)
+    INTO eager_rows, pending_notes
+    FROM ins i;
     -- Wake pollers only for what eager dispatch did not take.
-    SELECT notes || coalesce(jsonb_agg(jsonb_build_array('chronicle_act', q.ns || '/' || q.queue)), '[]'::jsonb) INTO notes
-    FROM (SELECT DISTINCT a.namespace AS ns, a.task_queue AS queue FROM chronicle.activity_tasks a
-          WHERE a.run_id = ex.run_id AND a.status = 'pending') q;
+    notes := notes || pending_notes;
   END IF;
 
   IF jsonb_array_length(p_timers) > 0 THEN
