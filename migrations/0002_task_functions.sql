@@ -27,16 +27,27 @@
 -- Stale leases are reported with SQLSTATE 'CH001' (class CH is not used by Postgres); the
 -- engine maps it to StaleTaskError.
 
--- Leases the given pending activity tasks to `p_identity` and returns them as the engine's
--- claim shape. Shared by the queue claim and by eager dispatch on workflow-task
--- completion so that the lease arithmetic exists once: the lease ends at the earliest of
--- start + startToClose, start + heartbeatTimeout and the scheduleToClose deadline.
+-- When an activity attempt started at p_start loses its lease: the earliest of start +
+-- startToClose, start + heartbeatTimeout (heartbeats push this part) and the
+-- scheduleToClose deadline. One expression for the claim and for eager dispatch; a SQL
+-- function this simple is inlined by the planner, so it costs nothing per call.
+CREATE FUNCTION chronicle.activity_lease_end(p_start timestamptz, p_start_to_close_ms integer, p_heartbeat_timeout_ms integer, p_deadline timestamptz)
+RETURNS timestamptz
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT least(
+    p_start + make_interval(secs => p_start_to_close_ms / 1000.0),
+    p_start + make_interval(secs => coalesce(p_heartbeat_timeout_ms, p_start_to_close_ms) / 1000.0),
+    coalesce(p_deadline, 'infinity'))
+$$;
+
+-- What an activity claim returns: the engine's claim shape (engine/task-rows.ts).
 CREATE TYPE chronicle.activity_claim AS (
   id bigint, namespace text, run_id uuid, seq integer, workflow_id text, workflow_type text, activity_type text,
   task_queue text, args jsonb, priority smallint, attempt integer, lease_id uuid, heartbeat_details jsonb,
   start_to_close_ms integer, heartbeat_timeout_ms integer, scheduled_ms bigint, started_ms bigint, lease_ms bigint,
   deadline_ms bigint);
 
+-- Leases pending activity tasks the caller has locked to p_identity (the queue claim).
 CREATE FUNCTION chronicle.lease_activity_tasks(p_ids bigint[], p_identity text)
 RETURNS SETOF chronicle.activity_claim
 -- PL/pgSQL rather than SQL: before PostgreSQL 18 a SQL-language function's statements are
@@ -46,10 +57,7 @@ BEGIN
   RETURN QUERY
   UPDATE chronicle.activity_tasks t
   SET status = 'running', lease_id = gen_random_uuid(), started_at = now(), last_heartbeat_at = NULL, identity = p_identity,
-      lease_expires_at = least(
-        now() + make_interval(secs => t.start_to_close_ms / 1000.0),
-        now() + make_interval(secs => coalesce(t.heartbeat_timeout_ms, t.start_to_close_ms) / 1000.0),
-        coalesce(t.schedule_to_close_deadline, 'infinity'))
+      lease_expires_at = chronicle.activity_lease_end(now(), t.start_to_close_ms, t.heartbeat_timeout_ms, t.schedule_to_close_deadline)
   WHERE t.id = ANY(p_ids)
   RETURNING t.id, t.namespace, t.run_id, t.seq, t.workflow_id, t.workflow_type, t.activity_type, t.task_queue, t.args,
     t.priority, t.attempt, t.lease_id, t.heartbeat_details, t.start_to_close_ms, t.heartbeat_timeout_ms,
@@ -146,7 +154,7 @@ END $$;
 --
 -- Eager dispatch (p_eager_queue not null): when the run's workflow task is pending on that
 -- queue after the delivery, it is leased to the completing worker and returned, saving the
--- claim's round trip, commit and wake-up. Returns no row when the lease is stale.
+-- claim's round trip, commit and wake-up. Raises CH001 when the lease is stale.
 CREATE FUNCTION chronicle.complete_activity_task(
   p_task_id bigint, p_run_id uuid, p_lease_id uuid, p_result jsonb, p_identity text, p_eager_queue text, p_lease_ms integer)
 RETURNS TABLE (eager jsonb, notifications jsonb)
@@ -266,10 +274,8 @@ BEGIN
              CASE WHEN r.eager_rank <= p_eager_max THEN gen_random_uuid() END,
              CASE WHEN r.eager_rank <= p_eager_max THEN now() END,
              CASE WHEN r.eager_rank <= p_eager_max THEN p_identity END,
-             CASE WHEN r.eager_rank <= p_eager_max THEN least(
-               now() + make_interval(secs => r.start_to_close_ms / 1000.0),
-               now() + make_interval(secs => coalesce(r.heartbeat_timeout_ms, r.start_to_close_ms) / 1000.0),
-               coalesce(now() + make_interval(secs => r.schedule_to_close_ms / 1000.0), 'infinity')) END
+             CASE WHEN r.eager_rank <= p_eager_max THEN chronicle.activity_lease_end(now(), r.start_to_close_ms,
+               r.heartbeat_timeout_ms, now() + make_interval(secs => r.schedule_to_close_ms / 1000.0)) END
       FROM r
       RETURNING t.*
     )
