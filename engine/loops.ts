@@ -37,8 +37,11 @@ export class BackgroundLoop {
 
   /** Runs the tick at the latest in `ms` (earlier if already scheduled sooner). */
   wakeIn(ms: number): void {
-    if (this.stopped || this.running) {
-      if (this.running && ms <= 0) this.wakeRequested = true;
+    if (this.stopped) return;
+    if (this.running) {
+      // Applied when the running tick ends, so a near-future timer is not left for the next poll.
+      const at = Date.now() + Math.max(0, ms);
+      this.wakeAt = this.wakeAt === undefined ? at : Math.min(this.wakeAt, at);
       return;
     }
     if (this.dueAt !== undefined && this.dueAt <= Date.now() + ms) return;
@@ -46,6 +49,7 @@ export class BackgroundLoop {
   }
 
   private dueAt: number | undefined;
+  private wakeAt: number | undefined;
 
   private schedule(ms: number): void {
     if (this.timer) clearTimeout(this.timer);
@@ -71,7 +75,9 @@ export class BackgroundLoop {
       }
       this.running = undefined;
       if (this.stopped) return;
-      this.schedule(this.wakeRequested ? 0 : next);
+      const requested = this.wakeAt === undefined ? Infinity : Math.max(0, this.wakeAt - Date.now());
+      this.wakeAt = undefined;
+      this.schedule(this.wakeRequested ? 0 : Math.min(next, requested));
     })();
   }
 

@@ -61,16 +61,24 @@ export class Wakeups {
 
   private async connect(): Promise<void> {
     const client = new pg.Client({ connectionString: this.connectionString, keepAlive: true, application_name: 'chronicle-listen' });
+    // Until the connection is adopted below, a failure must not be ignored by drop() (which
+    // only acts on the adopted connection): remember it and retry instead.
+    let lostBeforeAdopted = false;
     client.on('error', (err) => {
       this.log.warn('LISTEN connection error; reconnecting', { error: err });
-      this.drop(client);
+      if (this.client === client) this.drop(client);
+      else lostBeforeAdopted = true;
     });
-    client.on('end', () => this.drop(client));
+    client.on('end', () => {
+      if (this.client === client) this.drop(client);
+      else lostBeforeAdopted = true;
+    });
     client.on('notification', (msg) => this.dispatch(msg.channel as Channel, msg.payload ?? ''));
     try {
       await client.connect();
       // One round trip for all channels.
       await client.query(Object.values(CHANNELS).map((c) => `LISTEN ${c};`).join(' '));
+      if (lostBeforeAdopted) throw new Error('the LISTEN connection ended while subscribing');
     } catch (err) {
       client.removeAllListeners('end');
       client.end().catch(() => {});

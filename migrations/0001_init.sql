@@ -36,7 +36,10 @@ CREATE TABLE chronicle.history_events (
   event_type  text        NOT NULL,
   attributes  jsonb       NOT NULL,
   headers     jsonb,
-  created_at  timestamptz NOT NULL DEFAULT now(),
+  -- clock_timestamp(), not now(): every append holds the run's row lock, so the wall clock
+  -- at insert is non-decreasing in event order, while a transaction's start time (now())
+  -- can be older than events appended by a transaction it waited for.
+  created_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
   PRIMARY KEY (run_id, event_id)
 );
 

@@ -307,6 +307,11 @@ BEGIN
 
   IF coalesce(array_length(p_canceled_timers, 1), 0) > 0 THEN
     DELETE FROM chronicle.timers m WHERE m.run_id = ex.run_id AND m.seq = ANY(p_canceled_timers);
+    -- A timer that fired while this task was in flight has its TimerFired waiting in the
+    -- inbox; the workflow cancelled it without seeing it, so it must never be recorded (a
+    -- timer ends fired or cancelled, not both).
+    DELETE FROM chronicle.workflow_inbox i
+    WHERE i.run_id = ex.run_id AND i.event_type = 'TimerFired' AND (i.attributes->>'seq')::int = ANY(p_canceled_timers);
   END IF;
 
   RETURN QUERY SELECT completed, false, coalesce(eager_rows, '[]'::jsonb), notes;

@@ -149,10 +149,15 @@ export class ActivityRunner {
           let settled: ActivityAndWorkflowTaskCompletionResult | undefined;
           try {
             settled = await engine.completeActivityAndWorkflowTask(task.taskToken, { result: outcome.result, identity, ...spec });
+          } catch (err) {
+            // Stale: handled below. Anything else: the result still has to be recorded, so
+            // fall through to the ordinary completion (the speculation is dropped).
+            if (err instanceof StaleTaskError) throw err;
+            log.warn('combined completion failed; recording the activity result alone', { activityType: task.activityType, error: err });
           } finally {
             this.opts.speculation!.finish(spec, settled);
           }
-          return;
+          if (settled) return;
         }
         reservedQueue = eager?.reserve();
         const done = await engine.completeActivityTask(task.taskToken, {

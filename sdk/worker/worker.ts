@@ -12,6 +12,7 @@ import {
   type WorkflowTaskFailure,
 } from '../../engine/protocol/index.js';
 import { parseDuration } from '../../engine/protocol/durations.js';
+import { canonicalJson } from '../../engine/canonical-json.js';
 import { ActivityRunner, type ActivityFunction, type SpeculativeWorkflowTask } from './activity-runner.js';
 import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
 import type { NativeConnection } from './connection.js';
@@ -74,7 +75,8 @@ export class Worker {
   private readonly bundle: WorkflowBundle | undefined;
   private readonly sandboxes: ReturnType<typeof createSandboxFactory> | undefined;
   private readonly cache: WorkflowCache<WorkflowRun>;
-  private readonly busyRuns = new Set<string>();
+  /** Runs being worked on here, with how many paths hold each (a speculation and a claimed task can overlap). */
+  private readonly busyRuns = new BusyRuns();
   private readonly wftSlots: Slots;
   private readonly actSlots: Slots;
   private readonly activityRunner: ActivityRunner;
@@ -287,7 +289,9 @@ export class Worker {
   }
 
   private async pollWorkflow(): Promise<void> {
+    // Eager and speculative work take slots too, so the count may have dropped since the wait.
     const n = this.wftSlots.free;
+    if (n <= 0) return;
     const tasks = await this.engine.pollWorkflowTasks({
       taskQueue: this.taskQueue,
       maxTasks: n,
@@ -303,9 +307,11 @@ export class Worker {
   }
 
   private async pollActivity(): Promise<void> {
+    const n = this.actSlots.free;
+    if (n <= 0) return;
     const tasks = await this.engine.pollActivityTasks({
       taskQueue: this.taskQueue,
-      maxTasks: this.actSlots.free,
+      maxTasks: n,
       identity: this.identity,
       signal: this.stopPolling.signal,
     });
@@ -336,6 +342,10 @@ export class Worker {
   private async runWorkflowTask(task: WorkflowTask): Promise<void> {
     let run: WorkflowRun | undefined;
     const meta = { workflowId: task.workflowId, runId: task.runId, workflowType: task.workflowType, attempt: task.attempt };
+    // A run being processed here already (its lease expired and came back to us, or a
+    // speculation is in flight) must not share its state with this task.
+    const busyElsewhere = this.busyRuns.has(task.runId);
+    this.busyRuns.add(task.runId);
     try {
       if (!this.workflowTypes.includes(task.workflowType)) {
         await this.engine.failWorkflowTask(task.taskToken, {
@@ -349,15 +359,13 @@ export class Worker {
         });
         return;
       }
-      // A run being processed here already (its lease expired and came back to us) must not share state.
-      const cached = this.busyRuns.has(task.runId) ? undefined : this.cache.take(task.runId);
+      const cached = busyElsewhere ? undefined : this.cache.take(task.runId);
       if (cached && cached.lastCompletedEventId === task.previousCompletedEventId) {
         run = cached;
       } else {
         cached?.dispose();
         run = await this.rebuildRun(task);
       }
-      this.busyRuns.add(task.runId);
       this.dbClockOffsetMs = task.startedAt - Date.now();
       const result = run.activate(task.events, { timestamp: task.startedAt, historyLength: task.historyLength + countPending(task) });
       if ('error' in result) {
@@ -372,7 +380,7 @@ export class Worker {
       // Eager dispatch: offer free activity slots so the activities this task schedules on
       // our own queue are leased to us in the same transaction instead of claimed later.
       const schedules = result.commands.filter((c) => c.kind === 'ScheduleActivity').length;
-      const eagerSlots = this.polling && Object.keys(this.activities).length ? Math.min(schedules, this.actSlots.free, MAX_EAGER_ACTIVITIES) : 0;
+      const eagerSlots = this.polling && Object.keys(this.activities).length ? Math.max(0, Math.min(schedules, this.actSlots.free, MAX_EAGER_ACTIVITIES)) : 0;
       this.actSlots.acquire(eagerSlots);
       let done;
       try {
@@ -445,10 +453,18 @@ export class Worker {
     const previousCompletedEventId = run.lastCompletedEventId;
     // Workflow time is database time, estimated from the last claim, and never goes backwards.
     const workflowTime = Math.max(Date.now() + this.dbClockOffsetMs, this.workflowTimes.get(run) ?? 0);
-    const activation = run.activate(
-      [{ eventType: 'ActivityTaskCompleted', attributes: { seq: Number(task.activityId), result, attempt: task.attempt, identity: this.identity } }],
-      { timestamp: workflowTime, historyLength: previousCompletedEventId + 1 },
-    );
+    let activation: ReturnType<WorkflowRun['activate']>;
+    try {
+      // The workflow must see the result as it will read back from jsonb, on replay too.
+      const stored = canonicalJson(result);
+      activation = run.activate(
+        [{ eventType: 'ActivityTaskCompleted', attributes: { seq: Number(task.activityId), result: stored, attempt: task.attempt, identity: this.identity } }],
+        { timestamp: workflowTime, historyLength: previousCompletedEventId + 1 },
+      );
+    } catch {
+      // A result JSON cannot carry: the ordinary path reports it as the attempt's failure.
+      activation = { kind: 'WORKFLOW_ERROR', error: { failureType: 'application', message: 'result is not JSON' } };
+    }
     if ('error' in activation) {
       // The ordinary path will run this activation again and fail the task properly.
       run.dispose();
@@ -457,7 +473,7 @@ export class Worker {
       return undefined;
     }
     const schedules = activation.commands.filter((c) => c.kind === 'ScheduleActivity').length;
-    const eagerActivitySlots = Math.min(schedules, this.actSlots.free, MAX_EAGER_ACTIVITIES);
+    const eagerActivitySlots = Math.max(0, Math.min(schedules, this.actSlots.free, MAX_EAGER_ACTIVITIES));
     this.actSlots.acquire(eagerActivitySlots);
     return {
       run,
@@ -535,6 +551,22 @@ export class Worker {
 
 /** Most activities one workflow-task completion may lease to its worker eagerly. */
 const MAX_EAGER_ACTIVITIES = 20;
+
+/** A reference-counted set: the run stays busy until every path that took it lets go. */
+class BusyRuns {
+  private readonly counts = new Map<string, number>();
+  has(runId: string): boolean {
+    return this.counts.has(runId);
+  }
+  add(runId: string): void {
+    this.counts.set(runId, (this.counts.get(runId) ?? 0) + 1);
+  }
+  delete(runId: string): void {
+    const n = (this.counts.get(runId) ?? 0) - 1;
+    if (n > 0) this.counts.set(runId, n);
+    else this.counts.delete(runId);
+  }
+}
 
 interface Speculation extends SpeculativeWorkflowTask {
   readonly run: WorkflowRun;

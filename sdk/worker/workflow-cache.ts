@@ -4,7 +4,7 @@
  * recently used runs are evicted beyond `maxSize`; an evicted run is disposed (its sandbox
  * freed) and will be rebuilt by replay if it comes back.
  */
-export class WorkflowCache<T extends { dispose(): void }> {
+export class WorkflowCache<T extends { dispose(): void; readonly lastCompletedEventId: number }> {
   private readonly runs = new Map<string, T>();
   hits = 0;
   misses = 0;
@@ -32,6 +32,17 @@ export class WorkflowCache<T extends { dispose(): void }> {
     if (this.maxSize <= 0) {
       run.dispose();
       return;
+    }
+    // Two paths may finish the same run (a speculation and a claimed task): keep the copy
+    // that stands further in the history and dispose the other, never leak a sandbox.
+    const existing = this.runs.get(runId);
+    if (existing && existing !== run) {
+      if (existing.lastCompletedEventId >= run.lastCompletedEventId) {
+        run.dispose();
+        return;
+      }
+      existing.dispose();
+      this.runs.delete(runId);
     }
     this.runs.set(runId, run);
     while (this.runs.size > this.maxSize) {

@@ -350,3 +350,35 @@ describe('activity result and the workflow task it unblocks in one commit', () =
     await engine.terminateWorkflow({ workflowId });
   });
 });
+
+describe('timers', () => {
+  it('never records a timer as both fired and cancelled when it fires while the cancelling task is in flight', async () => {
+    engine.startBackgroundLoops();
+    try {
+      const { workflowId, taskQueue } = await start();
+      const t1 = await pollOne(taskQueue);
+      await engine.completeWorkflowTask(t1.taskToken, {
+        commands: [{ kind: 'StartTimer', seq: 1, durationMs: 300 }, schedule(1, 'a')],
+        workflowTime: t1.startedAt,
+        identity,
+      });
+      const [a] = await engine.pollActivityTasks({ taskQueue, maxTasks: 1, identity, waitMs: 1000 });
+      await engine.completeActivityTask(a!.taskToken, { result: 'A', identity });
+      const t2 = await pollOne(taskQueue);
+      // The timer fires while t2 is in flight…
+      await waitUntil(async () => (await engine.getPendingEvents({ workflowId })).some((e) => e.eventType === 'TimerFired'), {
+        message: 'timer never fired',
+      });
+      // …and t2, which has not seen it, cancels it.
+      await engine.completeWorkflowTask(t2.taskToken, { commands: [{ kind: 'CancelTimer', seq: 1 }], workflowTime: t2.startedAt, identity });
+      const t3 = await pollOne(taskQueue);
+      expect(t3.events).toEqual([]);
+      await engine.completeWorkflowTask(t3.taskToken, { commands: [{ kind: 'CompleteWorkflow', result: null }], workflowTime: t3.startedAt, identity });
+      const h = types(await history(workflowId));
+      expect(h.filter((x) => x === 'TimerCanceled')).toHaveLength(1);
+      expect(h.filter((x) => x === 'TimerFired')).toHaveLength(0);
+    } finally {
+      await engine.stopBackgroundLoops();
+    }
+  });
+});

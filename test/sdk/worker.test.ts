@@ -209,6 +209,20 @@ describe('Worker + Client', () => {
     }
   });
 
+  it('gives workflow code the same activity results on the one-commit path as on replay (null for void, jsonb key order)', async () => {
+    const taskQueue = id('void');
+    const w = await startWorker(engine, { taskQueue, workflowsPath, activities });
+    try {
+      const before = w.worker.stats.speculationsApplied;
+      const live = await clientFor(engine).workflow.execute('voidResult', { workflowId: id('void'), taskQueue });
+      expect(w.worker.stats.speculationsApplied - before).toBe(2);
+      // What the ordinary path and every replay read back from jsonb:
+      expect(live).toEqual(['null', 'a,ab,bb']);
+    } finally {
+      await w.stop();
+    }
+  });
+
   it('refuses workflow code whose activity options lack a timeout, at Worker.create, naming the option', async () => {
     const bad = fileURLToPath(new URL('./fixtures/bad/missing-timeout.ts', import.meta.url));
     await expect(Worker.create({ connection: { engine }, taskQueue: 'never', workflowsPath: bad })).rejects.toMatchObject({
