@@ -195,10 +195,7 @@ export async function terminateExecution(
   opts: { reason?: string; identity?: string },
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    // Lock order: the run's executions row first, always; every path that touches a run's
-    // other rows holds it, so they cannot deadlock with each other.
-    const ex = await resolveRun(trx, namespace, ref, true);
-    if (ex.status !== 'RUNNING') throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
+    const ex = await lockOpenRun(trx, namespace, ref);
     await appendEvents(trx, ex.run_id, ex.next_event_id, [
       {
         eventType: 'WorkflowExecutionTerminated',
@@ -214,6 +211,17 @@ export async function terminateExecution(
   });
 }
 
+/**
+ * Locks the run a ref names and checks it is open. Lock order: the run's executions row
+ * first, always; every path that touches a run's other rows holds it, so they cannot
+ * deadlock with each other.
+ */
+async function lockOpenRun(trx: Transaction<Database>, namespace: string, ref: WorkflowRef): Promise<ExecutionRow> {
+  const ex = await resolveRun(trx, namespace, ref, true);
+  if (ex.status !== 'RUNNING') throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
+  return ex;
+}
+
 /** The who and why of an operator's request, as recorded in its event. */
 function requestAttributes(opts: { reason?: string; identity?: string }): { reason?: string; identity?: string } {
   return { ...(opts.reason ? { reason: opts.reason } : {}), ...(opts.identity ? { identity: opts.identity } : {}) };
@@ -227,8 +235,7 @@ export async function requestCancelExecution(
   opts: { reason?: string; identity?: string },
 ): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const ex = await resolveRun(trx, namespace, ref, true);
-    if (ex.status !== 'RUNNING') throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
+    const ex = await lockOpenRun(trx, namespace, ref);
     const { rows } = await sql<{ n: number }>`
       SELECT (SELECT count(*) FROM chronicle.workflow_inbox WHERE run_id = ${ex.run_id} AND event_type = 'WorkflowExecutionCancelRequested')
            + (SELECT count(*) FROM chronicle.history_events WHERE run_id = ${ex.run_id} AND event_type = 'WorkflowExecutionCancelRequested') AS n`.execute(trx);
