@@ -1,7 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './db/database.js';
 import type { ExecutionRow } from './executions.js';
-import { deleteRunWork } from './executions.js';
 import { InvalidArgumentError, StaleTaskError } from './errors.js';
 import { appendEvents, type NewEvent } from './history.js';
 import { STALE_LEASE_SQLSTATE, toActivityTask, toWorkflowTasks, type EagerActivityRow, type WorkflowTaskClaimRow } from './task-rows.js';
@@ -9,15 +8,13 @@ import type { Logger } from './logger.js';
 import type { Notification, Notifier } from './notifier.js';
 import {
   assertNever,
-  type HistoryEvent,
-  type PendingEvent,
   type WorkflowCommand,
   type WorkflowTask,
   type WorkflowTaskCompletion,
   type WorkflowTaskCompletionResult,
   type WorkflowTaskFailure,
 } from './protocol/index.js';
-import { decodeWorkflowTaskToken, encodeWorkflowTaskToken } from './task-token.js';
+import { decodeWorkflowTaskToken } from './task-token.js';
 import { validatePayload } from './validation.js';
 import { CHANNELS } from './wakeups.js';
 
