@@ -5,6 +5,10 @@ import type {
   HistoryEvent,
   Payload,
   PendingEvent,
+  QueryOutcome,
+  QueryTask,
+  SearchAttributes,
+  UpdateOutcome,
   WorkflowCommand,
   WorkflowTask,
   WorkflowTaskCompletion,
@@ -28,6 +32,17 @@ export interface WorkflowRef {
   readonly runId?: string;
 }
 
+/** What to do when a run with the workflow id is open (Temporal's names). Default FAIL. */
+export type WorkflowIdConflictPolicy = 'FAIL' | 'USE_EXISTING' | 'TERMINATE_EXISTING';
+
+/**
+ * Whether a workflow id may be reused once its previous run closed (Temporal's names).
+ * Default ALLOW_DUPLICATE. ALLOW_DUPLICATE_FAILED_ONLY: only when the last run did not
+ * complete successfully. REJECT_DUPLICATE: never. TERMINATE_IF_RUNNING: legacy spelling of
+ * conflict policy TERMINATE_EXISTING.
+ */
+export type WorkflowIdReusePolicy = 'ALLOW_DUPLICATE' | 'ALLOW_DUPLICATE_FAILED_ONLY' | 'REJECT_DUPLICATE' | 'TERMINATE_IF_RUNNING';
+
 export interface StartWorkflowRequest {
   readonly workflowId: string;
   readonly workflowType: string;
@@ -35,13 +50,82 @@ export interface StartWorkflowRequest {
   readonly args?: readonly Payload[];
   /** Who started it, recorded in history. */
   readonly identity?: string;
+  readonly workflowIdConflictPolicy?: WorkflowIdConflictPolicy;
+  readonly workflowIdReusePolicy?: WorkflowIdReusePolicy;
+  /** Typed, indexed attributes for `listWorkflows` (see docs/visibility.md). */
+  readonly searchAttributes?: SearchAttributes;
+  readonly memo?: Readonly<Record<string, Payload>>;
+  /** Bound on the whole chain of runs; the run times out (TIMED_OUT) when it passes. */
+  readonly workflowExecutionTimeoutMs?: number;
+  /** Bound on one run. */
+  readonly workflowRunTimeoutMs?: number;
 }
 
 export interface StartWorkflowResponse {
   readonly runId: string;
+  /** False when USE_EXISTING returned the open run instead of starting one. */
+  readonly started: boolean;
 }
 
-export interface WorkflowDescription {
+export interface SignalRequest {
+  readonly signalName: string;
+  readonly args?: readonly Payload[];
+  readonly identity?: string;
+}
+
+export interface SignalWithStartRequest extends StartWorkflowRequest {
+  readonly signalName: string;
+  readonly signalArgs?: readonly Payload[];
+}
+
+export interface QueryRequest {
+  readonly queryType: string;
+  readonly args?: readonly Payload[];
+  /** How long to wait for a worker to answer. Default 30 s; then QueryTimeoutError. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Temporal's WorkflowUpdateStage names that a caller can wait for. */
+export type UpdateStage = 'ADMITTED' | 'ACCEPTED' | 'COMPLETED';
+
+export interface UpdateRequest {
+  /** Idempotency key: a second request with the same id gets the first one's outcome. Default: a random UUID. */
+  readonly updateId?: string;
+  readonly name: string;
+  readonly args?: readonly Payload[];
+  readonly identity?: string;
+  /** Return once the update reached this stage. Default COMPLETED. */
+  readonly waitForStage?: UpdateStage;
+  /** Give up waiting after this long (the update itself goes on). Default: no limit. */
+  readonly timeoutMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+/** Where an update stands; `outcome` once COMPLETED. A validator rejection is COMPLETED with a failure. */
+export interface UpdateStatus {
+  readonly updateId: string;
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly stage: UpdateStage;
+  readonly outcome?: UpdateOutcome;
+}
+
+export interface UpdateWithStartRequest {
+  readonly start: StartWorkflowRequest;
+  readonly update: UpdateRequest;
+}
+
+export interface ListWorkflowsRequest {
+  /** Temporal's list filter language, e.g. `WorkflowType = 'order' AND ExecutionStatus = 'RUNNING'` (docs/visibility.md). */
+  readonly query?: string;
+  /** Default 100, at most 1000. */
+  readonly pageSize?: number;
+  readonly nextPageToken?: string;
+}
+
+/** One run as `listWorkflows` and `describeWorkflow` show it. */
+export interface WorkflowExecutionInfo {
   readonly namespace: string;
   readonly workflowId: string;
   readonly runId: string;
@@ -52,6 +136,19 @@ export interface WorkflowDescription {
   readonly startTime: number;
   readonly closeTime?: number;
   readonly historyLength: number;
+  readonly historySizeBytes: number;
+  readonly searchAttributes: SearchAttributes;
+  readonly memo?: Readonly<Record<string, Payload>>;
+  readonly parent?: { readonly workflowId: string; readonly runId: string };
+  readonly firstExecutionRunId?: string;
+}
+
+export interface ListWorkflowsPage {
+  readonly executions: readonly WorkflowExecutionInfo[];
+  readonly nextPageToken?: string;
+}
+
+export interface WorkflowDescription extends WorkflowExecutionInfo {
   /** Events waiting for the next workflow task. */
   readonly pendingEventCount: number;
   readonly pendingActivityCount: number;
@@ -184,6 +281,53 @@ export interface Engine {
 
   /** Ends the run at once, without running workflow code. Pending activities and timers are dropped. */
   terminateWorkflow(ref: WorkflowRef, options?: { readonly reason?: string; readonly identity?: string }): Promise<void>;
+
+  /**
+   * Delivers a signal to the open run of the workflow id (or `ref.runId` exactly). Recorded
+   * as WorkflowExecutionSignaled when the next workflow task completes; never dropped.
+   * WorkflowNotFoundError / WorkflowNotRunningError when there is no open run.
+   */
+  signalWorkflow(ref: WorkflowRef, req: SignalRequest): Promise<void>;
+
+  /** Signals the open run of the workflow id, starting it first if none is open; one transaction. */
+  signalWithStart(req: SignalWithStartRequest): Promise<StartWorkflowResponse>;
+
+  /**
+   * Runs a query handler on a worker of the run's task queue against the run's state as of
+   * its last completed workflow task (also for closed runs); writes nothing. Waits until
+   * the first workflow task has completed. QueryFailedError when the handler threw or does
+   * not exist; QueryTimeoutError when no worker answered in time.
+   */
+  queryWorkflow(ref: WorkflowRef, req: QueryRequest): Promise<Payload>;
+
+  /** Claims queries for runs of a queue (worker side), waiting up to `waitMs`. */
+  pollQueryTasks(req: PollRequest): Promise<QueryTask[]>;
+
+  /** A worker's answer to a query task. Unknown or expired tokens are ignored. */
+  respondQueryTask(taskToken: string, outcome: QueryOutcome): Promise<void>;
+
+  /**
+   * Sends an update to the open run and waits for `waitForStage`. A rejected update (the
+   * validator threw) is COMPLETED with a failure and wrote nothing to history. Idempotent
+   * by `updateId`.
+   */
+  updateWorkflow(ref: WorkflowRef, req: UpdateRequest): Promise<UpdateStatus>;
+
+  /** Waits until a known update reaches `stage` (default COMPLETED). UpdateNotFoundError for an unknown id. */
+  pollWorkflowUpdate(ref: WorkflowRef, updateId: string, options?: { readonly waitForStage?: UpdateStage; readonly timeoutMs?: number; readonly signal?: AbortSignal }): Promise<UpdateStatus>;
+
+  /**
+   * Starts the workflow unless it runs (per the start's conflict policy, which must be
+   * USE_EXISTING or FAIL) and sends it the update, atomically: concurrent callers create
+   * exactly one run.
+   */
+  updateWithStart(req: UpdateWithStartRequest): Promise<{ readonly runId: string; readonly started: boolean; readonly update: UpdateStatus }>;
+
+  /** Runs matching a list filter, newest first. InvalidArgumentError (field `query`) names a bad filter's position. */
+  listWorkflows(req?: ListWorkflowsRequest): Promise<ListWorkflowsPage>;
+
+  /** How many runs match a list filter. */
+  countWorkflows(query?: string): Promise<number>;
 
   /** Claims up to `maxTasks` workflow tasks of a queue, waiting up to `waitMs` for one. */
   pollWorkflowTasks(req: PollWorkflowTasksRequest): Promise<WorkflowTask[]>;

@@ -66,6 +66,20 @@ export interface ExecutionsTable {
   close_reason: string | null;
   started_at: TimestampDefaultNow;
   closed_at: NullableTimestamp;
+  /** `{ name: [values…] }`; names declared in search_attribute_types. */
+  search_attributes: ColumnType<unknown, JsonText | undefined, JsonText>;
+  memo: NullableJsonb;
+  parent_namespace: ColumnType<string | null, string | null | undefined, string | null>;
+  parent_workflow_id: ColumnType<string | null, string | null | undefined, string | null>;
+  parent_run_id: ColumnType<string | null, string | null | undefined, string | null>;
+  parent_seq: ColumnType<number | null, number | null | undefined, number | null>;
+  parent_close_policy: ColumnType<'TERMINATE' | 'ABANDON' | 'REQUEST_CANCEL' | null, string | null | undefined, string | null>;
+  first_execution_run_id: ColumnType<string | null, string | null | undefined, string | null>;
+  continued_from_run_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Kept by a trigger on history_events; bigint → decimal string. */
+  history_size_bytes: ColumnType<string, never, never>;
+  execution_deadline: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  run_deadline: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** `chronicle.history_events`: append-only (a trigger refuses UPDATE). */
@@ -154,6 +168,43 @@ export interface TaskQueueWorkflowTypesTable {
   last_seen_at: TimestampDefaultNow;
 }
 
+/** `chronicle.search_attribute_types`: declared search attributes per namespace. */
+export interface SearchAttributeTypesTable {
+  namespace: string;
+  name: string;
+  type: 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+}
+
+/** `chronicle.workflow_updates`: one row per update request, admission to outcome. */
+export interface WorkflowUpdatesTable {
+  run_id: string;
+  update_id: string;
+  namespace: string;
+  workflow_id: string;
+  name: string;
+  args: Jsonb;
+  stage: ColumnType<'ADMITTED' | 'ACCEPTED' | 'COMPLETED', 'ADMITTED' | 'ACCEPTED' | 'COMPLETED' | undefined, 'ADMITTED' | 'ACCEPTED' | 'COMPLETED'>;
+  outcome: NullableJsonb;
+  identity: string | null;
+  created_at: TimestampDefaultNow;
+  updated_at: TimestampDefaultNow;
+}
+
+/** `chronicle.query_tasks`: queries waiting for (or answered by) a worker. Never history. */
+export interface QueryTasksTable {
+  id: string;
+  namespace: string;
+  task_queue: string;
+  run_id: string;
+  query_type: string;
+  args: Jsonb;
+  status: Generated<'pending' | 'running' | 'answered'>;
+  lease_expires_at: NullableTimestamp;
+  outcome: NullableJsonb;
+  created_at: TimestampDefaultNow;
+  expires_at: Timestamp;
+}
+
 /** The whole schema, as kysely sees it. */
 export interface Database {
   'chronicle.migrations': MigrationsTable;
@@ -164,4 +215,7 @@ export interface Database {
   'chronicle.activity_tasks': ActivityTasksTable;
   'chronicle.timers': TimersTable;
   'chronicle.task_queue_workflow_types': TaskQueueWorkflowTypesTable;
+  'chronicle.search_attribute_types': SearchAttributeTypesTable;
+  'chronicle.workflow_updates': WorkflowUpdatesTable;
+  'chronicle.query_tasks': QueryTasksTable;
 }

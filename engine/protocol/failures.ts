@@ -21,6 +21,14 @@ export interface FailureInfo {
     readonly activityId: string;
     readonly retryState: RetryState;
   };
+  /** Set when failureType is 'childWorkflow'. */
+  readonly childWorkflow?: {
+    readonly namespace: string;
+    readonly workflowId: string;
+    readonly runId: string;
+    readonly workflowType: string;
+    readonly retryState: RetryState;
+  };
   /** Set when failureType is 'timeout'. */
   readonly timeoutType?: TimeoutType;
 }
@@ -28,6 +36,7 @@ export interface FailureInfo {
 export type FailureType =
   | 'application'
   | 'activity'
+  | 'childWorkflow'
   | 'cancelled'
   | 'terminated'
   | 'timeout'
@@ -43,7 +52,7 @@ export type RetryState =
   | 'CANCEL_REQUESTED'
   | 'UNSPECIFIED';
 
-export type TimeoutType = 'START_TO_CLOSE' | 'SCHEDULE_TO_CLOSE' | 'SCHEDULE_TO_START' | 'HEARTBEAT';
+export type TimeoutType = 'START_TO_CLOSE' | 'SCHEDULE_TO_CLOSE' | 'SCHEDULE_TO_START' | 'HEARTBEAT' | 'WORKFLOW_EXECUTION_TIMEOUT' | 'WORKFLOW_RUN_TIMEOUT';
 
 /** Builds a FailureInfo from any thrown value; keeps the `cause` chain. Pure. */
 export function toFailureInfo(err: unknown, depth = 0): FailureInfo {

@@ -27,6 +27,10 @@ export interface WorkflowTask {
   readonly previousCompletedEventId: number;
   /** Number of events in the history right now. */
   readonly historyLength: number;
+  /** Size of the history in bytes right now (the JSON of its events' attributes). */
+  readonly historySizeBytes: number;
+  /** The history is past the engine's warning threshold (length or size): continue-as-new soon. */
+  readonly continueAsNewSuggested: boolean;
   /**
    * What the workflow has not seen yet, in order: history events after
    * `previousCompletedEventId` (only WorkflowExecutionStarted, for a first task), then the
@@ -47,6 +51,10 @@ export interface WorkflowTaskCompletion {
    * leased to it in the completing transaction and returned, saving a claim. 0 or absent: none.
    */
   readonly eagerActivitySlots?: number;
+  /** The task's `historySizeBytes`, recorded in WorkflowTaskCompleted so replay sees it too. */
+  readonly historySizeBytes?: number;
+  /** The task's `continueAsNewSuggested`, recorded likewise. */
+  readonly continueAsNewSuggested?: boolean;
 }
 
 export interface WorkflowTaskCompletionResult {
@@ -54,6 +62,12 @@ export interface WorkflowTaskCompletionResult {
   readonly completedEventId: number;
   /** True when the run closed with this completion. */
   readonly closed: boolean;
+  /**
+   * Set when nothing was recorded: the completion would have closed the run while a signal
+   * or update the workflow had not seen was waiting (RELIABILITY F8b). The task is pending
+   * again with those events; the worker must drop its copy of the run.
+   */
+  readonly rejected?: 'UNHANDLED_EVENTS';
   /**
    * Activities scheduled by this completion that were leased to the completing worker in
    * the same transaction (eager dispatch; see `WorkflowTaskCompletion.eagerActivitySlots`).
@@ -98,4 +112,17 @@ export interface ActivityTask {
 export interface HeartbeatResponse {
   /** The workflow asked for this activity to be cancelled. */
   readonly cancelRequested: boolean;
+}
+
+/** A query for a worker to answer against the run's current state (its last completed task). */
+export interface QueryTask {
+  /** Opaque; answer with `respondQueryTask`. */
+  readonly taskToken: string;
+  readonly namespace: string;
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly workflowType: string;
+  readonly taskQueue: string;
+  readonly queryType: string;
+  readonly args: readonly Payload[];
 }
