@@ -228,6 +228,9 @@ export interface ActivityAndWorkflowTaskCompletion {
   readonly commands: readonly WorkflowCommand[];
   /** As in `WorkflowTaskCompletion`. */
   readonly eagerActivitySlots?: number;
+  /** As in `WorkflowTaskCompletion`: what the caller's activation saw (its last known values). */
+  readonly historySizeBytes?: number;
+  readonly continueAsNewSuggested?: boolean;
   /** When not applied: as in `ActivityCompletion`. */
   readonly eagerWorkflowTaskQueue?: string;
 }

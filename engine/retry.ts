@@ -26,6 +26,8 @@ const TEMPORAL_TIMEOUT_NAMES: { readonly [K in TimeoutType]: string } = {
   SCHEDULE_TO_CLOSE: 'ScheduleToClose',
   SCHEDULE_TO_START: 'ScheduleToStart',
   HEARTBEAT: 'Heartbeat',
+  WORKFLOW_EXECUTION_TIMEOUT: 'WorkflowExecution',
+  WORKFLOW_RUN_TIMEOUT: 'WorkflowRun',
 };
 
 /**

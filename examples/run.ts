@@ -3,15 +3,54 @@
  * `npm start` runs (or DATABASE_URL), waits for its result and prints its history.
  */
 import { randomUUID } from 'node:crypto';
-import { Client, Connection, summarizeHistory } from 'chronicle/client';
+import { Client, Connection, summarizeHistory, type WorkflowHandle } from 'chronicle/client';
 import { readDevConnection } from '../server/dev-database.js';
 import { EXAMPLES_TASK_QUEUE } from './worker.js';
 
-const starters: Record<string, { help: string; args: (argv: string[]) => unknown[] }> = {
+interface Starter {
+  readonly help: string;
+  /** The workflow type, when it differs from the example's name. */
+  readonly workflowType?: string;
+  readonly args: (argv: string[]) => unknown[];
+  /** Talks to the running workflow (signals, queries, updates) before waiting for its result. */
+  readonly drive?: (handle: WorkflowHandle) => Promise<void>;
+}
+
+const starters: Record<string, Starter> = {
   hello: { help: 'hello [name]            one activity', args: (argv) => [argv[0] ?? 'World'] },
   order: {
     help: 'order                   parallel reservations, a flaky payment retried, a durable sleep',
     args: () => [`order-${randomUUID().slice(0, 8)}`, [{ sku: 'tea', quantity: 2 }, { sku: 'mug', quantity: 1 }, { sku: 'spoon', quantity: 4 }], 4999],
+  },
+  approval: {
+    help: 'approval                a signal awaited with a timeout; queried, then approved',
+    args: () => [{ requestId: `req-${randomUUID().slice(0, 8)}`, requester: 'ada', amountCents: 12_500 }, '1 hour'],
+    drive: async (handle) => {
+      console.log(`status: ${String(await handle.query('status'))}`);
+      await handle.signal('approve', { by: 'grace', comment: 'within budget' });
+    },
+  },
+  saga: {
+    help: 'saga                    bookings undone in reverse order when the car is sold out',
+    workflowType: 'bookTrip',
+    args: () => [{ tripId: `trip-${randomUUID().slice(0, 8)}`, failAt: 'car' }],
+  },
+  batch: {
+    help: 'batch                   40 items in 4 child workflows, in parallel',
+    workflowType: 'batchParent',
+    args: () => [Array.from({ length: 40 }, (_, i) => i + 1), 10],
+  },
+  entity: {
+    help: 'entity                  an account changed by updates, continuing as new every 3 operations',
+    workflowType: 'account',
+    args: () => [{ accountId: `acct-${randomUUID().slice(0, 8)}`, balanceCents: 0, operations: 0 }, 3],
+    drive: async (handle) => {
+      for (const amount of [500, 250, 125, 60]) {
+        console.log(`deposit ${amount} → balance ${String(await handle.executeUpdate('deposit', { args: [amount] }))}`);
+      }
+      console.log(`withdraw 100 → balance ${String(await handle.executeUpdate('withdraw', { args: [100] }))}`);
+      await handle.signal('close');
+    },
   },
 };
 
@@ -32,12 +71,19 @@ async function main(): Promise<void> {
   try {
     const client = new Client({ connection });
     const workflowId = `${name}-${randomUUID().slice(0, 8)}`;
-    const handle = await client.workflow.start(name, { workflowId, taskQueue: EXAMPLES_TASK_QUEUE, args: starter.args(rest) });
+    const handle = await client.workflow.start(starter.workflowType ?? name, { workflowId, taskQueue: EXAMPLES_TASK_QUEUE, args: starter.args(rest) });
     console.log(`Started ${name} as workflow '${workflowId}' (run ${handle.runId}) on task queue '${EXAMPLES_TASK_QUEUE}'. Waiting for the result...`);
     const hint = setTimeout(() => console.log('Still waiting. Is `npm start` running (it runs the example worker)?'), 5000);
     try {
-      const result = await handle.result();
-      console.log(`\nResult:\n${JSON.stringify(result, null, 2)}`);
+      await starter.drive?.(handle);
+      try {
+        const result = await handle.result();
+        console.log(`\nResult:\n${JSON.stringify(result, null, 2)}`);
+      } catch (err) {
+        // A failed workflow is an outcome too (the saga fails on purpose): show it and its history.
+        const cause = (err as { cause?: Error }).cause;
+        console.log(`\nFailed: ${(err as Error).message}${cause ? `\n  cause: ${cause.name}: ${cause.message}` : ''}`);
+      }
     } finally {
       clearTimeout(hint);
     }

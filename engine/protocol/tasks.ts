@@ -20,6 +20,11 @@ export interface WorkflowTask {
   /** Database time (ms since epoch) at claim: the workflow's `Date.now()` for this task. */
   readonly startedAt: number;
   /**
+   * How long the claim lasts (the workflow task timeout): the worker must complete the task
+   * well within it, local activities included.
+   */
+  readonly workflowTaskTimeoutMs?: number;
+  /**
    * Id of the last WorkflowTaskCompleted event (0 before the first). A worker whose cached
    * run stopped at this event can apply `events` directly; any other worker replays the
    * history up to this event first.

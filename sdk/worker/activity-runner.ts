@@ -45,6 +45,8 @@ export interface SpeculativeWorkflowTask {
   readonly commands: readonly WorkflowCommand[];
   readonly eagerActivitySlots: number;
   readonly eagerWorkflowTaskQueue: string;
+  readonly historySizeBytes?: number;
+  readonly continueAsNewSuggested?: boolean;
 }
 
 /** Tries at reporting an outcome before leaving it to the lease's expiry. */

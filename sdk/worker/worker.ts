@@ -4,9 +4,12 @@ import { failpoint } from '../../engine/failpoints.js';
 import { consoleLogger, type Logger } from '../../engine/logger.js';
 import { PgEngine, defaultIdentity } from '../../engine/pg-engine.js';
 import {
+  INBOX_ONLY_EVENT_TYPES,
   toFailureInfo,
   type ActivityTask,
   type HistoryEvent,
+  type QueryTask,
+  type WorkflowCommand,
   type WorkflowRunInfo,
   type WorkflowTask,
   type WorkflowTaskFailure,
@@ -16,11 +19,14 @@ import { canonicalJson } from '../../engine/canonical-json.js';
 import { ActivityRunner, type ActivityFunction, type SpeculativeWorkflowTask } from './activity-runner.js';
 import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
 import type { NativeConnection } from './connection.js';
+import { fetchFullHistory } from './history-fetch.js';
+import { runLocalActivities } from './local-activities.js';
+import { QueryAnswerer } from './query-answerer.js';
 import { NonDeterminismError } from './replay/matcher.js';
 import { createSandboxFactory } from './sandbox.js';
 import { Slots } from './slots.js';
 import { WorkflowCache } from './workflow-cache.js';
-import { WorkflowRun } from './workflow-run.js';
+import { WorkflowRun, type ActivationResult, type LiveActivationOptions } from './workflow-run.js';
 
 export interface WorkerOptions {
   /** How to reach Chronicle: a NativeConnection, or a `databaseUrl` (the worker then owns the connection). */
@@ -41,6 +47,8 @@ export interface WorkerOptions {
   readonly maxConcurrentActivityTaskExecutions?: number;
   /** Default 40. */
   readonly maxConcurrentWorkflowTaskExecutions?: number;
+  /** Queries answered at once (each may replay a history). Default 8. */
+  readonly maxConcurrentQueryExecutions?: number;
   /** Runs kept in memory between tasks (the sticky cache). Default 1000; 0 disables. */
   readonly maxCachedWorkflows?: number;
   /** Default `pid@hostname`. */
@@ -79,7 +87,9 @@ export class Worker {
   private readonly busyRuns = new BusyRuns();
   private readonly wftSlots: Slots;
   private readonly actSlots: Slots;
+  private readonly querySlots: Slots;
   private readonly activityRunner: ActivityRunner;
+  private readonly queries: QueryAnswerer | undefined;
   private readonly stopPolling = new AbortController();
   private readonly graceMs: number;
   private readonly activities: Readonly<Record<string, ActivityFunction>>;
@@ -95,10 +105,16 @@ export class Worker {
     speculationsApplied: 0,
     /** Speculative workflow tasks dropped because something else happened to the run. */
     speculationsAbandoned: 0,
+    /** Closing completions the engine refused because a signal or update arrived meanwhile. */
+    completionsRejected: 0,
+    localActivitiesCompleted: 0,
+    queriesAnswered: 0,
   };
   /** Database clock minus this process's clock, from the last claimed workflow task. */
   private dbClockOffsetMs = 0;
   private readonly workflowTimes = new WeakMap<WorkflowRun, number>();
+  /** History size facts of each cached run's last task, handed to speculative activations. */
+  private readonly historyFacts = new WeakMap<WorkflowRun, { historySizeBytes: number; continueAsNewSuggested: boolean }>();
 
   private constructor(options: WorkerOptions, engine: Engine, ownsEngine: boolean, bundle: WorkflowBundle | undefined) {
     this.options = options;
@@ -114,6 +130,10 @@ export class Worker {
     this.cache = new WorkflowCache(options.maxCachedWorkflows ?? 1000);
     this.wftSlots = new Slots(options.maxConcurrentWorkflowTaskExecutions ?? 40);
     this.actSlots = new Slots(options.maxConcurrentActivityTaskExecutions ?? 100);
+    this.querySlots = new Slots(options.maxConcurrentQueryExecutions ?? 8);
+    this.queries = this.sandboxes
+      ? new QueryAnswerer({ engine, sandboxes: this.sandboxes, log: this.log, idleCachedRun: (runId) => this.idleCachedRun(runId) })
+      : undefined;
     this.graceMs = parseDuration(options.shutdownGraceTime ?? '10s', 'shutdownGraceTime');
     this.activities = registeredActivities(options.activities);
     this.activityRunner = new ActivityRunner({
@@ -148,7 +168,7 @@ export class Worker {
     if (options.activities !== undefined && (typeof options.activities !== 'object' || options.activities === null)) {
       throw new InvalidArgumentError('activities', 'must be an object of activity functions, e.g. import * as activities from "./activities.js"');
     }
-    for (const k of ['maxConcurrentActivityTaskExecutions', 'maxConcurrentWorkflowTaskExecutions'] as const) {
+    for (const k of ['maxConcurrentActivityTaskExecutions', 'maxConcurrentWorkflowTaskExecutions', 'maxConcurrentQueryExecutions'] as const) {
       const v = options[k];
       if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidArgumentError(k, `must be a positive integer, got ${v}`);
     }
@@ -221,13 +241,16 @@ export class Worker {
     if (this.runPromise) throw new InvalidArgumentError('run', 'this worker is already running; call run() once');
     this._state = 'RUNNING';
     const loops: Promise<void>[] = [];
-    if (this.sandboxes) loops.push(this.pollLoop('workflow', this.wftSlots, () => this.pollWorkflow()));
+    if (this.sandboxes) {
+      loops.push(this.pollLoop('workflow', this.wftSlots, () => this.pollWorkflow()));
+      loops.push(this.pollLoop('query', this.querySlots, () => this.pollQueries()));
+    }
     if (Object.keys(this.activities).length) {
       loops.push(this.pollLoop('activity', this.actSlots, () => this.pollActivity()));
     }
     this.runPromise = (async () => {
       await Promise.all(loops);
-      await Promise.all([this.wftSlots.drained(), this.actSlots.drained()]);
+      await Promise.all([this.wftSlots.drained(), this.actSlots.drained(), this.querySlots.drained()]);
       this.cache.clear();
       if (this.ownsEngine) await this.engine.close();
       this._state = 'STOPPED';
@@ -306,6 +329,32 @@ export class Worker {
     }
   }
 
+  private async pollQueries(): Promise<void> {
+    const n = this.querySlots.free;
+    if (n <= 0) return;
+    const tasks = await this.engine.pollQueryTasks({ taskQueue: this.taskQueue, maxTasks: n, identity: this.identity, signal: this.stopPolling.signal });
+    for (const task of tasks) {
+      this.querySlots.acquire();
+      void this.answerQuery(task).finally(() => this.querySlots.release());
+    }
+  }
+
+  private async answerQuery(task: QueryTask): Promise<void> {
+    try {
+      await this.queries!.answer(task);
+      this.stats.queriesAnswered++;
+    } catch (err) {
+      this.log.error('could not deliver a query answer; the caller will time out', { workflowId: task.workflowId, queryType: task.queryType, error: err });
+    }
+  }
+
+  /** A cached run idle at its last completion, for a query; nothing else may be using it. */
+  private idleCachedRun(runId: string): WorkflowRun | undefined {
+    if (this.busyRuns.has(runId)) return undefined;
+    const run = this.cache.peek(runId);
+    return run && run.usable ? run : undefined;
+  }
+
   private async pollActivity(): Promise<void> {
     const n = this.actSlots.free;
     if (n <= 0) return;
@@ -367,7 +416,9 @@ export class Worker {
         run = await this.rebuildRun(task);
       }
       this.dbClockOffsetMs = task.startedAt - Date.now();
-      const result = run.activate(task.events, { timestamp: task.startedAt, historyLength: task.historyLength + countPending(task) });
+      const facts = { historySizeBytes: task.historySizeBytes, continueAsNewSuggested: task.continueAsNewSuggested };
+      const live: LiveActivationOptions = { timestamp: task.startedAt, historyLength: task.historyLength + countRecordedPending(task), ...facts };
+      const result = await this.activateWithLocalActivities(run, task.events, live, task.workflowTaskTimeoutMs);
       if ('error' in result) {
         this.log.warn('workflow task failed; it will be retried', { ...meta, kind: result.kind, message: result.error.message });
         this.stats.workflowTasksFailed++;
@@ -389,6 +440,7 @@ export class Worker {
           workflowTime: task.startedAt,
           identity: this.identity,
           eagerActivitySlots: eagerSlots,
+          ...facts,
         });
       } catch (err) {
         this.actSlots.release(eagerSlots);
@@ -398,12 +450,20 @@ export class Worker {
       this.actSlots.release(eagerSlots - eager.length);
       for (const a of eager) this.startActivity(a);
       await failpoint('wft.afterCommit');
-      this.stats.workflowTasksCompleted++;
-      if (done.closed) {
+      if (done.rejected) {
+        // A signal or update arrived while this task was closing the run: nothing was
+        // recorded and the task is pending again with it; our copy has moved past history.
+        this.stats.completionsRejected++;
+        this.log.debug('closing completion rejected: new events arrived; the task runs again', { ...meta });
+        run.dispose();
+      } else if (done.closed) {
+        this.stats.workflowTasksCompleted++;
         run.dispose();
       } else {
+        this.stats.workflowTasksCompleted++;
         run.markCompleted(done.completedEventId);
         this.workflowTimes.set(run, task.startedAt);
+        this.historyFacts.set(run, facts);
         this.cache.put(task.runId, run);
       }
       run = undefined;
@@ -453,20 +513,22 @@ export class Worker {
     const previousCompletedEventId = run.lastCompletedEventId;
     // Workflow time is database time, estimated from the last claim, and never goes backwards.
     const workflowTime = Math.max(Date.now() + this.dbClockOffsetMs, this.workflowTimes.get(run) ?? 0);
-    let activation: ReturnType<WorkflowRun['activate']>;
+    const facts = this.historyFacts.get(run) ?? { historySizeBytes: 0, continueAsNewSuggested: false };
+    let activation: ActivationResult;
     try {
       // The workflow must see the result as it will read back from jsonb, on replay too.
       const stored = canonicalJson(result);
       activation = run.activate(
         [{ eventType: 'ActivityTaskCompleted', attributes: { seq: Number(task.activityId), result: stored, attempt: task.attempt, identity: this.identity } }],
-        { timestamp: workflowTime, historyLength: previousCompletedEventId + 1 },
+        { timestamp: workflowTime, historyLength: previousCompletedEventId + 1, ...facts },
       );
     } catch {
       // A result JSON cannot carry: the ordinary path reports it as the attempt's failure.
       activation = { kind: 'WORKFLOW_ERROR', error: { failureType: 'application', message: 'result is not JSON' } };
     }
-    if ('error' in activation) {
-      // The ordinary path will run this activation again and fail the task properly.
+    if ('error' in activation || activation.localActivities?.length) {
+      // The ordinary path will run this activation again (and fail the task properly, or
+      // run the local activities inside a claimed task).
       run.dispose();
       this.busyRuns.delete(task.runId);
       this.wftSlots.release();
@@ -483,6 +545,7 @@ export class Worker {
       commands: activation.commands,
       eagerActivitySlots,
       eagerWorkflowTaskQueue: this.taskQueue,
+      ...facts,
     };
   }
 
@@ -498,6 +561,7 @@ export class Worker {
       } else {
         spec.run.markCompleted(outcome.completedEventId);
         this.workflowTimes.set(spec.run, spec.workflowTime);
+        this.historyFacts.set(spec.run, { historySizeBytes: spec.historySizeBytes ?? 0, continueAsNewSuggested: spec.continueAsNewSuggested ?? false });
         this.cache.put(spec.runId, spec.run);
       }
       this.wftSlots.release();
@@ -514,19 +578,36 @@ export class Worker {
     }
   }
 
+  /**
+   * One live activation, plus as many rounds as its local activities need: they run here,
+   * within the task, and their outcomes go back to the workflow as further activations of the
+   * same task. The commands of every round are completed together.
+   */
+  private async activateWithLocalActivities(
+    run: WorkflowRun,
+    events: WorkflowTask['events'],
+    live: LiveActivationOptions,
+    taskTimeoutMs = DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
+  ): Promise<ActivationResult> {
+    let result = run.activate(events, live);
+    const commands: WorkflowCommand[] = [];
+    const deadline = Date.now() + taskTimeoutMs * LOCAL_ACTIVITY_SHARE;
+    while (!('error' in result)) {
+      commands.push(...result.commands);
+      const requests = result.localActivities ?? [];
+      if (requests.length === 0) return { commands };
+      const resolutions = await runLocalActivities(requests, { run: run.info, activities: this.activities, identity: this.identity, log: this.log, deadline });
+      this.stats.localActivitiesCompleted += resolutions.length;
+      result = run.resolveLocalActivities(resolutions, live);
+    }
+    return result;
+  }
+
   /** A cache miss: a new sandbox, and a replay of the history up to the last completed task. */
   private async rebuildRun(task: WorkflowTask): Promise<WorkflowRun> {
-    const history: HistoryEvent[] = [];
+    let history: HistoryEvent[] = [];
     if (task.previousCompletedEventId > 0) {
-      let from: number | undefined = 1;
-      while (from !== undefined) {
-        const page = await this.engine.getHistory(
-          { workflowId: task.workflowId, runId: task.runId },
-          { fromEventId: from, toEventId: task.previousCompletedEventId, pageSize: 1000 },
-        );
-        history.push(...page.events);
-        from = page.nextEventId;
-      }
+      history = await fetchFullHistory(this.engine, { workflowId: task.workflowId, runId: task.runId }, task.previousCompletedEventId);
       this.stats.replays++;
     }
     const started = (history[0] ?? task.events[0]) as HistoryEvent | undefined;
@@ -551,6 +632,13 @@ export class Worker {
 
 /** Most activities one workflow-task completion may lease to its worker eagerly. */
 const MAX_EAGER_ACTIVITIES = 20;
+
+/**
+ * The share of a workflow task's timeout its local activities may take, all rounds together:
+ * they run inside the task, so they must end well before its lease runs out.
+ */
+const LOCAL_ACTIVITY_SHARE = 0.7;
+const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
 
 /** A reference-counted set: the run stays busy until every path that took it lets go. */
 class BusyRuns {
@@ -579,6 +667,9 @@ function registeredActivities(activities: object | undefined): Record<string, Ac
   return out;
 }
 
-function countPending(task: WorkflowTask): number {
-  return task.events.filter((e) => !('eventId' in e)).length;
+const INBOX_ONLY: ReadonlySet<string> = new Set(INBOX_ONLY_EVENT_TYPES);
+
+/** Pending events the completion will append to history (update admissions never are). */
+function countRecordedPending(task: WorkflowTask): number {
+  return task.events.filter((e) => !('eventId' in e) && !INBOX_ONLY.has(e.eventType)).length;
 }

@@ -1,0 +1,4 @@
+/** Processes one item (here: squares it). */
+export async function processItem(item: number): Promise<number> {
+  return item * item;
+}
