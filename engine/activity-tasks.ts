@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './db/database.js';
 import { StaleTaskError } from './errors.js';
 import { deliverTail } from './inbox.js';
+import { defaultLimits, type LimitSettings } from './limits.js';
 import type { Logger } from './logger.js';
 import type { Notification, Notifier } from './notifier.js';
 import { STALE_LEASE_SQLSTATE } from './task-rows.js';
@@ -55,6 +56,7 @@ export async function completeActivityTask(
   identity: string,
   eager: { workflowTaskQueue: string; leaseMs: number } | undefined,
   notifier: Notifier,
+  limits: LimitSettings = defaultLimits(),
 ): Promise<WorkflowTask | undefined> {
   const t = decodeActivityTaskToken(taskToken);
   validatePayload('result', result);
@@ -64,7 +66,7 @@ export async function completeActivityTask(
         ${payloadJson(result)}::jsonb, ${identity}, ${eager?.workflowTaskQueue ?? null}, ${eager?.leaseMs ?? 0})`.execute(db);
     const r = rows[0]!;
     notifier.send(r.notifications);
-    return r.eager ? (await toWorkflowTasks(db, log, [r.eager]))[0] : undefined;
+    return r.eager ? (await toWorkflowTasks(db, log, [r.eager], limits))[0] : undefined;
   } catch (err) {
     if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
     throw err;
@@ -72,7 +74,7 @@ export async function completeActivityTask(
 }
 
 interface LockedAttempt {
-  row: Omit<ActivityTaskRow, 'scheduled_ms' | 'started_ms' | 'lease_ms'> & { last_heartbeat_ms: string | null };
+  row: Omit<ActivityTaskRow, 'scheduled_ms' | 'started_ms' | 'lease_ms'> & { last_heartbeat_ms: string | null; cancel_requested: boolean };
   nowMs: number;
 }
 
@@ -92,6 +94,10 @@ async function lockAttempt(trx: Transaction<Database>, runId: string, where: Ret
  * A failed attempt (thrown error or timed-out lease). The retry policy decides: another
  * attempt after a jittered backoff (same row, attempt + 1, invisible until then), or the
  * final failure, which goes to the workflow with the attempt count and retry state.
+ *
+ * An attempt the workflow asked to cancel (`cancel_requested`, set by RequestCancelActivity
+ * while it ran) is not retried: however it ended short of success (the worker aborted it,
+ * it threw, its lease ran out), the workflow gets ActivityTaskCanceled.
  */
 async function applyAttemptFailure(
   trx: Transaction<Database>,
@@ -99,8 +105,19 @@ async function applyAttemptFailure(
   failure: FailureInfo,
   random: () => number,
   timeoutType?: TimeoutType,
+  identity?: string,
 ): Promise<void> {
   const { row, nowMs } = locked;
+  if (row.cancel_requested) {
+    const canceled = {
+      seq: row.seq,
+      attempt: row.attempt,
+      ...(identity ? { identity } : {}),
+      ...(failure.failureType === 'cancelled' && failure.details !== undefined ? { details: failure.details } : {}),
+    };
+    await deliverFinal(trx, row, 'ActivityTaskCanceled', canceled);
+    return;
+  }
   const decision = decideRetry({
     policy: row.retry_policy,
     attempt: row.attempt,
@@ -122,12 +139,16 @@ async function applyAttemptFailure(
   const attributes = timeoutType
     ? { seq: row.seq, failure, attempt: row.attempt, timeoutType, retryState: decision.retryState }
     : { seq: row.seq, failure, attempt: row.attempt, retryState: decision.retryState };
+  await deliverFinal(trx, row, timeoutType ? 'ActivityTaskTimedOut' : 'ActivityTaskFailed', attributes);
+}
+
+/** Deletes the activity's row and delivers its final outcome to the run (engine/inbox.ts rules). */
+async function deliverFinal(trx: Transaction<Database>, row: LockedAttempt['row'], eventType: string, attributes: object): Promise<void> {
   await sql`
     WITH done AS (DELETE FROM chronicle.activity_tasks WHERE id = ${row.id}),
     delivered AS (
       SELECT ${row.run_id}::uuid AS run_id, ${row.namespace}::text AS namespace, ${row.workflow_task_queue}::text AS task_queue,
-             ${timeoutType ? 'ActivityTaskTimedOut' : 'ActivityTaskFailed'}::text AS event_type,
-             ${JSON.stringify(attributes)}::jsonb AS attributes, 1 AS ord
+             ${eventType}::text AS event_type, ${JSON.stringify(attributes)}::jsonb AS attributes, 1 AS ord
     ) ${deliverTail()}`.execute(trx);
 }
 
@@ -136,12 +157,13 @@ export async function failActivityTask(
   taskToken: string,
   failure: FailureInfo,
   random: () => number,
+  identity?: string,
 ): Promise<void> {
   const t = decodeActivityTaskToken(taskToken);
   await db.transaction().execute(async (trx) => {
     const locked = await lockAttempt(trx, t.runId, sql`a.id = ${t.taskId} AND a.lease_id = ${t.leaseId} AND a.status = 'running'`);
     if (!locked) throw new StaleTaskError(taskToken, 'the lease expired, the activity was already completed, or its run closed');
-    await applyAttemptFailure(trx, locked, failure, random);
+    await applyAttemptFailure(trx, locked, failure, random, undefined, identity);
   });
 }
 

@@ -1,18 +1,22 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from './db/database.js';
+import { retryOnDeadlock } from './deadlock-retry.js';
 import type { ActivityAndWorkflowTaskCompletion, ActivityAndWorkflowTaskCompletionResult } from './engine.js';
 import { StaleTaskError } from './errors.js';
+import { defaultLimits, historyLimitsJson } from './limits.js';
 import type { Logger } from './logger.js';
 import type { Notification, Notifier } from './notifier.js';
 import { decodeActivityTaskToken } from './task-token.js';
 import { STALE_LEASE_SQLSTATE, toWorkflowTasks, type WorkflowTaskClaimRow } from './task-rows.js';
 import { payloadJson, validatePayload } from './validation.js';
-import { prepareCommands, recordedTask, type RecordedTaskRow } from './workflow-tasks.js';
+import { prepareCompletionCommands } from './workflow-commands.js';
+import { recordedTask, type CompletionSettings, type RecordedTaskRow } from './workflow-tasks.js';
 
 /**
  * An activity's result and the workflow task it unblocks, in one round trip and one commit
- * (chronicle.complete_activity_and_workflow_task, migrations/0002). Sequential workflows
- * then cost one durable commit per activity instead of two.
+ * (chronicle.complete_activity_and_workflow_task, migrations/0004). Sequential workflows
+ * then cost one durable commit per activity instead of two. The commands are those of any
+ * workflow task (engine/workflow-commands.ts).
  */
 export async function completeActivityAndWorkflowTask(
   db: Kysely<Database>,
@@ -21,21 +25,24 @@ export async function completeActivityAndWorkflowTask(
   taskToken: string,
   c: ActivityAndWorkflowTaskCompletion,
   leaseMs: number,
+  settings: CompletionSettings = { namespace: 'default', limits: defaultLimits() },
 ): Promise<ActivityAndWorkflowTaskCompletionResult> {
   const t = decodeActivityTaskToken(taskToken);
   validatePayload('result', c.result);
-  const p = prepareCommands(c.commands);
+  const p = await prepareCompletionCommands(db, settings.namespace, c.commands, { limits: settings.limits });
   try {
-    const { rows } = await sql<RecordedTaskRow & { applied: boolean; eager_workflow_task: WorkflowTaskClaimRow | null }>`
-      SELECT * FROM chronicle.complete_activity_and_workflow_task(
-        ${t.taskId}::bigint, ${t.runId}::uuid, ${t.leaseId}::uuid, ${payloadJson(c.result)}::jsonb, ${c.identity},
-        ${c.previousCompletedEventId}::int, ${c.workflowTime}::bigint, ${p.commandEvents}::jsonb, ${p.activities}::jsonb,
-        ${p.timers}::jsonb, ${p.canceledTimers}::int[], ${p.close}::jsonb, ${c.eagerActivitySlots ?? 0},
-        ${c.eagerWorkflowTaskQueue ?? null}, ${leaseMs})`.execute(db);
+    const { rows } = await retryOnDeadlock(() =>
+      sql<RecordedTaskRow & { applied: boolean; eager_workflow_task: WorkflowTaskClaimRow | null }>`
+        SELECT * FROM chronicle.complete_activity_and_workflow_task(
+          ${t.taskId}::bigint, ${t.runId}::uuid, ${t.leaseId}::uuid, ${payloadJson(c.result)}::jsonb, ${c.identity},
+          ${c.previousCompletedEventId}::int, ${c.workflowTime}::bigint, ${p.commandEvents}::jsonb, ${p.activities}::jsonb,
+          ${p.timers}::jsonb, ${p.canceledTimers}::int[], ${p.close}::jsonb, ${c.eagerActivitySlots ?? 0},
+          ${c.eagerWorkflowTaskQueue ?? null}, ${leaseMs}, ${p.effects}::jsonb, ${historyLimitsJson(settings.limits)}::jsonb)`.execute(db),
+    );
     const r = rows[0]!;
     if (r.applied) return { applied: true, ...recordedTask(r, notifier) };
     notifier.send(r.notifications as Notification[]);
-    const eager = r.eager_workflow_task ? (await toWorkflowTasks(db, log, [r.eager_workflow_task]))[0] : undefined;
+    const eager = r.eager_workflow_task ? (await toWorkflowTasks(db, log, [r.eager_workflow_task], settings.limits))[0] : undefined;
     return { applied: false, ...(eager ? { eagerWorkflowTask: eager } : {}) };
   } catch (err) {
     if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);

@@ -5,19 +5,26 @@ import type {
   StartWorkflowRequest,
   WorkflowDescription,
   WorkflowExecutionStatus,
+  WorkflowIdConflictPolicy,
+  WorkflowIdReusePolicy,
   WorkflowOutcome,
   WorkflowRef,
 } from './engine.js';
+import { validateMemo, validateTimeoutMs } from './children.js';
+import { retryOnDeadlock } from './deadlock-retry.js';
 import {
+  InvalidArgumentError,
   UnknownWorkflowTypeError,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
   WorkflowNotRunningError,
 } from './errors.js';
-import { appendEvents } from './history.js';
 import { deliverTail } from './inbox.js';
-import type { FailureInfo } from './protocol/index.js';
-import { payloadJson, validateName, validatePayloads } from './validation.js';
+import { defaultLimits, type LimitSettings } from './limits.js';
+import type { Notification } from './notifier.js';
+import type { FailureInfo, ParentClosePolicy, Payload, SearchAttributes } from './protocol/index.js';
+import { getSearchAttributeTypes, hasSearchAttributes, validateSearchAttributes } from './search-attributes.js';
+import { payloadJson, validateName, validatePayloads, validatePayloadSize } from './validation.js';
 import { CHANNELS } from './wakeups.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -36,56 +43,200 @@ export interface ExecutionRow {
   close_reason: string | null;
   started_at: Date;
   closed_at: Date | null;
+  search_attributes: SearchAttributes;
+  memo: Record<string, Payload> | null;
+  parent_namespace: string | null;
+  parent_workflow_id: string | null;
+  parent_run_id: string | null;
+  parent_seq: number | null;
+  parent_close_policy: ParentClosePolicy | null;
+  first_execution_run_id: string | null;
+  continued_from_run_id: string | null;
+  /** bigint → decimal string */
+  history_size_bytes: string;
+  execution_deadline: Date | null;
+  run_deadline: Date | null;
+}
+
+export interface StartExecutionResult {
+  readonly runId: string;
+  /** False when conflict policy USE_EXISTING returned the open run instead of starting one. */
+  readonly started: boolean;
+  /**
+   * Wake-ups to send once the transaction has committed (the new run's task queue; the close
+   * of a run that TERMINATE_EXISTING ended): pass them to the engine's Notifier.
+   */
+  readonly notifications: readonly Notification[];
+}
+
+const CONFLICT_POLICIES: readonly WorkflowIdConflictPolicy[] = ['FAIL', 'USE_EXISTING', 'TERMINATE_EXISTING'];
+const REUSE_POLICIES: readonly WorkflowIdReusePolicy[] = ['ALLOW_DUPLICATE', 'ALLOW_DUPLICATE_FAILED_ONLY', 'REJECT_DUPLICATE', 'TERMINATE_IF_RUNNING'];
+
+/**
+ * Key class of the transaction-level advisory lock that serializes the starts that must
+ * look at a workflow id's runs before inserting (reuse policies, TERMINATE_EXISTING). The
+ * two-int4 key space of advisory locks does not overlap the bigint one migrate() uses.
+ */
+const START_LOCK_CLASS = 0x63687273; // 'chrs'
+
+/** A start request, checked. */
+interface CheckedStart {
+  readonly workflowId: string;
+  readonly workflowType: string;
+  readonly taskQueue: string;
+  readonly args: readonly Payload[];
+  readonly identity: string | null;
+  readonly conflict: WorkflowIdConflictPolicy;
+  readonly reuse: WorkflowIdReusePolicy;
+  readonly searchAttributes: SearchAttributes | null;
+  readonly memo: Readonly<Record<string, Payload>> | null;
+  readonly executionTimeoutMs: number | null;
+  readonly runTimeoutMs: number | null;
 }
 
 /**
- * Starts a run in one statement (one round trip, one commit): the executions row, history
- * event 1 and the first workflow task. The partial unique index on open workflow ids makes
- * two concurrent starts of one id produce exactly one run; the loser reads the winner.
- * The caller sends the wake-up for the task queue after the commit (engine/notifier.ts).
+ * Starts a run, or returns the open one (conflict policy USE_EXISTING). `db` may be the
+ * caller's transaction (signal-with-start, update-with-start), so that the start and what
+ * follows commit together; the caller then sends `notifications` after its commit.
+ *
+ * Policies (Temporal's): when a run of the workflow id is open, workflowIdConflictPolicy
+ * FAIL (default: WorkflowExecutionAlreadyStartedError), USE_EXISTING or TERMINATE_EXISTING;
+ * when none is open, workflowIdReusePolicy ALLOW_DUPLICATE (default),
+ * ALLOW_DUPLICATE_FAILED_ONLY (refused after a COMPLETED run), REJECT_DUPLICATE (refused if
+ * any run ever had the id); TERMINATE_IF_RUNNING is the legacy spelling of TERMINATE_EXISTING.
+ *
+ * The default policies cost one statement (chronicle.insert_run, migrations/0004): the
+ * partial unique index on open workflow ids makes concurrent starts of one id produce
+ * exactly one run, and the losers read the winner. The others run in a transaction under an
+ * advisory lock on the workflow id, so that the check of earlier runs and the insert cannot
+ * interleave with another such start.
  */
-export async function startExecution(db: Kysely<Database>, namespace: string, req: StartWorkflowRequest): Promise<string> {
+export async function startExecution(
+  db: Db,
+  namespace: string,
+  req: StartWorkflowRequest,
+  opts: { readonly limits?: LimitSettings } = {},
+): Promise<StartExecutionResult> {
+  const v = await checkStart(db, namespace, req, opts.limits ?? defaultLimits());
+  if (v.conflict !== 'TERMINATE_EXISTING' && v.reuse === 'ALLOW_DUPLICATE') return startUnserialized(db, namespace, v);
+  if (db.isTransaction) return startSerialized(db as Transaction<Database>, namespace, v);
+  return retryOnDeadlock(() => (db as Kysely<Database>).transaction().execute((trx) => startSerialized(trx, namespace, v)));
+}
+
+async function checkStart(db: Db, namespace: string, req: StartWorkflowRequest, limits: LimitSettings): Promise<CheckedStart> {
   const workflowId = validateName('workflowId', req.workflowId);
   const workflowType = validateName('workflowType', req.workflowType);
   const taskQueue = validateName('taskQueue', req.taskQueue);
   const args = req.args ?? [];
   validatePayloads('args', args);
-  await checkWorkflowTypeKnown(db, namespace, taskQueue, workflowType);
-
-  const runId = randomUUID();
-  const started = {
-    workflowType,
-    workflowId,
-    runId,
-    taskQueue,
-    args,
-    ...(req.identity ? { identity: req.identity } : {}),
-  };
-  const { rows } = await sql<{ run_id: string }>`
-    WITH ex AS (
-      INSERT INTO chronicle.executions (run_id, namespace, workflow_id, workflow_type, task_queue)
-      VALUES (${runId}, ${namespace}, ${workflowId}, ${workflowType}, ${taskQueue})
-      ON CONFLICT (namespace, workflow_id) WHERE status = 'RUNNING' DO NOTHING
-      RETURNING run_id
-    ), ev AS (
-      INSERT INTO chronicle.history_events (run_id, event_id, event_type, attributes)
-      SELECT run_id, 1, 'WorkflowExecutionStarted', ${payloadJson(started)}::jsonb FROM ex
-    ), wt AS (
-      INSERT INTO chronicle.workflow_tasks (run_id, namespace, task_queue)
-      SELECT run_id, ${namespace}, ${taskQueue} FROM ex
-    )
-    SELECT run_id FROM ex`.execute(db);
-  if (rows.length === 0) {
-    const open = await db
-      .selectFrom('chronicle.executions')
-      .select(['run_id', 'workflow_type'])
-      .where('namespace', '=', namespace)
-      .where('workflow_id', '=', workflowId)
-      .where('status', '=', 'RUNNING')
-      .executeTakeFirst();
-    throw new WorkflowExecutionAlreadyStartedError(workflowId, open?.workflow_type ?? workflowType, open?.run_id ?? 'unknown');
+  args.forEach((a, i) => validatePayloadSize(`args[${i}]`, a, limits.payloadMaxBytes));
+  if (req.identity !== undefined && typeof req.identity !== 'string') throw new InvalidArgumentError('identity', 'must be a string');
+  const reuse = req.workflowIdReusePolicy ?? 'ALLOW_DUPLICATE';
+  if (!REUSE_POLICIES.includes(reuse)) throw new InvalidArgumentError('workflowIdReusePolicy', `must be one of ${REUSE_POLICIES.join(', ')}, got ${JSON.stringify(reuse)}`);
+  const givenConflict = req.workflowIdConflictPolicy;
+  if (givenConflict !== undefined && !CONFLICT_POLICIES.includes(givenConflict)) {
+    throw new InvalidArgumentError('workflowIdConflictPolicy', `must be one of ${CONFLICT_POLICIES.join(', ')}, got ${JSON.stringify(givenConflict)}`);
   }
-  return runId;
+  if (reuse === 'TERMINATE_IF_RUNNING' && givenConflict !== undefined && givenConflict !== 'TERMINATE_EXISTING') {
+    throw new InvalidArgumentError(
+      'workflowIdReusePolicy',
+      `TERMINATE_IF_RUNNING contradicts workflowIdConflictPolicy ${givenConflict}; use workflowIdConflictPolicy TERMINATE_EXISTING alone`,
+    );
+  }
+  const conflict = givenConflict ?? (reuse === 'TERMINATE_IF_RUNNING' ? 'TERMINATE_EXISTING' : 'FAIL');
+  let searchAttributes: SearchAttributes | null = null;
+  if (hasSearchAttributes(req.searchAttributes)) {
+    const checked = validateSearchAttributes('searchAttributes', req.searchAttributes, await getSearchAttributeTypes(db, namespace));
+    if (Object.keys(checked).length) searchAttributes = checked;
+  } else if (req.searchAttributes !== undefined && (typeof req.searchAttributes !== 'object' || Array.isArray(req.searchAttributes))) {
+    validateSearchAttributes('searchAttributes', req.searchAttributes, new Map());
+  }
+  const memo = validateMemo('memo', req.memo) ?? null;
+  if (memo) validatePayloadSize('memo', memo, limits.payloadMaxBytes);
+  const executionTimeoutMs = validateTimeoutMs('workflowExecutionTimeoutMs', req.workflowExecutionTimeoutMs) ?? null;
+  const runTimeoutMs = validateTimeoutMs('workflowRunTimeoutMs', req.workflowRunTimeoutMs) ?? null;
+  await checkWorkflowTypeKnown(db, namespace, taskQueue, workflowType);
+  return {
+    workflowId, workflowType, taskQueue, args, identity: req.identity ?? null, conflict, reuse, searchAttributes, memo,
+    executionTimeoutMs, runTimeoutMs,
+  };
+}
+
+/** chronicle.insert_run for a first run: false when the id has an open run. */
+async function insertRun(db: Db, namespace: string, v: CheckedStart, runId: string): Promise<boolean> {
+  const { rows } = await sql<{ inserted: boolean }>`
+    SELECT chronicle.insert_run(${runId}::uuid, ${namespace}, ${v.workflowId}, ${v.workflowType}, ${v.taskQueue},
+      ${payloadJson(v.args)}::jsonb, ${v.identity}, ${v.searchAttributes ? JSON.stringify(v.searchAttributes) : null}::jsonb,
+      ${v.memo ? JSON.stringify(v.memo) : null}::jsonb, NULL, NULL, NULL, ${v.executionTimeoutMs}::float8, ${v.runTimeoutMs}::float8, NULL) AS inserted`.execute(db);
+  return rows[0]!.inserted;
+}
+
+function started(namespace: string, v: CheckedStart, runId: string, before: readonly Notification[] = []): StartExecutionResult {
+  return { runId, started: true, notifications: [...before, [CHANNELS.workflowTask, `${namespace}/${v.taskQueue}`]] };
+}
+
+async function openRunOf(db: Db, namespace: string, workflowId: string, lock: boolean): Promise<{ run_id: string; workflow_type: string } | undefined> {
+  const q = db
+    .selectFrom('chronicle.executions')
+    .select(['run_id', 'workflow_type'])
+    .where('namespace', '=', namespace)
+    .where('workflow_id', '=', workflowId)
+    .where('status', '=', 'RUNNING');
+  return (lock ? q.forNoKeyUpdate() : q).executeTakeFirst();
+}
+
+/** Default reuse policy, FAIL or USE_EXISTING: insert first, read the winner on conflict. */
+async function startUnserialized(db: Db, namespace: string, v: CheckedStart): Promise<StartExecutionResult> {
+  for (let i = 0; i < 3; i++) {
+    const runId = randomUUID();
+    if (await insertRun(db, namespace, v, runId)) return started(namespace, v, runId);
+    const open = await openRunOf(db, namespace, v.workflowId, false);
+    // The open run closed between the insert and the read: try again.
+    if (!open) continue;
+    if (v.conflict === 'USE_EXISTING') return { runId: open.run_id, started: false, notifications: [] };
+    throw new WorkflowExecutionAlreadyStartedError(v.workflowId, open.workflow_type, open.run_id);
+  }
+  throw new WorkflowExecutionAlreadyStartedError(v.workflowId, v.workflowType, 'unknown');
+}
+
+/** Reuse policies and TERMINATE_EXISTING: decide against the id's runs under the id's advisory lock. */
+async function startSerialized(trx: Transaction<Database>, namespace: string, v: CheckedStart): Promise<StartExecutionResult> {
+  // Names hold no control characters (validateName), so a newline separates them unambiguously.
+  await sql`SELECT pg_advisory_xact_lock(${START_LOCK_CLASS}::int, hashtext(${`${namespace}\n${v.workflowId}`}))`.execute(trx);
+  const notes: Notification[] = [];
+  for (let i = 0; i < 3; i++) {
+    const open = await openRunOf(trx, namespace, v.workflowId, true);
+    if (open) {
+      if (v.conflict === 'FAIL') throw new WorkflowExecutionAlreadyStartedError(v.workflowId, open.workflow_type, open.run_id);
+      if (v.conflict === 'USE_EXISTING') return { runId: open.run_id, started: false, notifications: notes };
+      const { rows } = await sql<{ notes: Notification[] }>`
+        SELECT chronicle.terminate_run(${open.run_id}::uuid,
+          ${'terminated by a new start of the workflow id (workflowIdConflictPolicy TERMINATE_EXISTING)'}, ${v.identity}) AS notes`.execute(trx);
+      notes.push(...rows[0]!.notes);
+    } else if (v.reuse === 'REJECT_DUPLICATE' || v.reuse === 'ALLOW_DUPLICATE_FAILED_ONLY') {
+      const last = await trx
+        .selectFrom('chronicle.executions')
+        .select(['run_id', 'status', 'workflow_type'])
+        .where('namespace', '=', namespace)
+        .where('workflow_id', '=', v.workflowId)
+        .orderBy('started_at', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+      if (last && (v.reuse === 'REJECT_DUPLICATE' || last.status === 'COMPLETED')) {
+        throw new WorkflowExecutionAlreadyStartedError(
+          v.workflowId,
+          last.workflow_type,
+          last.run_id,
+          `its last run ${last.run_id} closed ${last.status} and workflowIdReusePolicy ${v.reuse} refuses another run; ` +
+            `use another workflowId, or the reuse policy ALLOW_DUPLICATE`,
+        );
+      }
+    }
+    const runId = randomUUID();
+    if (await insertRun(trx, namespace, v, runId)) return started(namespace, v, runId, notes);
+    // A default-policy start (which takes no advisory lock) won the id meanwhile: decide again.
+  }
+  throw new WorkflowExecutionAlreadyStartedError(v.workflowId, v.workflowType, 'unknown');
 }
 
 /**
@@ -146,6 +297,11 @@ export async function describeExecution(db: Db, namespace: string, ref: Workflow
     startTime: ex.started_at.getTime(),
     ...(ex.closed_at ? { closeTime: ex.closed_at.getTime() } : {}),
     historyLength: ex.next_event_id - 1,
+    historySizeBytes: Number(ex.history_size_bytes),
+    searchAttributes: ex.search_attributes ?? {},
+    ...(ex.memo ? { memo: ex.memo } : {}),
+    ...(ex.parent_run_id && ex.parent_workflow_id ? { parent: { workflowId: ex.parent_workflow_id, runId: ex.parent_run_id } } : {}),
+    ...(ex.first_execution_run_id ? { firstExecutionRunId: ex.first_execution_run_id } : {}),
     pendingEventCount: c.inbox,
     pendingActivityCount: c.activities,
     pendingTimerCount: c.timers,
@@ -188,27 +344,29 @@ export async function deleteRunWork(trx: Transaction<Database>, runId: string): 
     DELETE FROM chronicle.workflow_tasks WHERE run_id = ${runId}`.execute(trx);
 }
 
+/**
+ * Ends the run at once (chronicle.terminate_run, migrations/0004): WorkflowExecutionTerminated,
+ * then what every close does (apply_run_close: work rows deleted, parent told, children's
+ * parent close policy applied, unfinished updates failed). Returns the notifications to send
+ * after the commit. WorkflowNotRunningError when the run is closed.
+ */
 export async function terminateExecution(
   db: Kysely<Database>,
   namespace: string,
   ref: WorkflowRef,
   opts: { reason?: string; identity?: string },
-): Promise<void> {
-  await db.transaction().execute(async (trx) => {
-    const ex = await lockOpenRun(trx, namespace, ref);
-    await appendEvents(trx, ex.run_id, ex.next_event_id, [
-      {
-        eventType: 'WorkflowExecutionTerminated',
-        attributes: requestAttributes(opts),
-      },
-    ]);
-    await sql`
-      UPDATE chronicle.executions
-      SET status = 'TERMINATED', next_event_id = next_event_id + 1, close_reason = ${opts.reason ?? null}, closed_at = now()
-      WHERE run_id = ${ex.run_id}`.execute(trx);
-    await deleteRunWork(trx, ex.run_id);
-    await sql`SELECT pg_notify(${CHANNELS.runClosed}, ${ex.run_id})`.execute(trx);
-  });
+): Promise<Notification[]> {
+  return retryOnDeadlock(() =>
+    db.transaction().execute(async (trx) => {
+      // A child's parent is locked before the child (the lock order of migrations/0004).
+      const target = await resolveRun(trx, namespace, ref);
+      if (target.parent_run_id) await sql`SELECT chronicle.lock_parent_of(${target.run_id}::uuid)`.execute(trx);
+      const ex = await lockOpenRun(trx, namespace, { workflowId: target.workflow_id, runId: target.run_id });
+      const { rows } = await sql<{ notes: Notification[] }>`
+        SELECT chronicle.terminate_run(${ex.run_id}::uuid, ${opts.reason || null}, ${opts.identity || null}) AS notes`.execute(trx);
+      return rows[0]!.notes;
+    }),
+  );
 }
 
 /**

@@ -15,10 +15,19 @@ import type {
   Engine,
   GetHistoryOptions,
   HistoryPage,
+  ListWorkflowsPage,
+  ListWorkflowsRequest,
   PollRequest,
   PollWorkflowTasksRequest,
+  QueryRequest,
+  SignalRequest,
+  SignalWithStartRequest,
   StartWorkflowRequest,
   StartWorkflowResponse,
+  UpdateRequest,
+  UpdateStage,
+  UpdateStatus,
+  UpdateWithStartRequest,
   WorkflowDescription,
   WorkflowOutcome,
   WorkflowRef,
@@ -31,14 +40,23 @@ import { BackgroundLoop } from './loops.js';
 import type {
   ActivityTask,
   HeartbeatResponse,
+  Payload,
   PendingEvent,
+  QueryOutcome,
+  QueryTask,
   WorkflowTask,
   WorkflowTaskCompletion,
   WorkflowTaskCompletionResult,
   WorkflowTaskFailure,
 } from './protocol/index.js';
 import { failpoint } from './failpoints.js';
+import { resolveLimits, type LimitSettings } from './limits.js';
 import { Notifier } from './notifier.js';
+import * as runTimeouts from './run-timeouts.js';
+import { Queries, reapQueryTasks } from './queries.js';
+import * as signals from './signals.js';
+import { Updates } from './updates.js';
+import * as visibility from './visibility/list-workflows.js';
 import { fireDueTimers, msUntilNextTimer } from './timers.js';
 import { validateName } from './validation.js';
 import { CHANNELS, Doorbell, Wakeups } from './wakeups.js';
@@ -66,6 +84,11 @@ export interface PgEngineOptions {
   /** Random source for retry jitter (inject a seeded one in tests). Default Math.random. */
   readonly random?: () => number;
   readonly logger?: Logger;
+  /**
+   * History and payload limits (engine/limits.ts); each unset one comes from its CHRONICLE_*
+   * environment variable, else Temporal's default.
+   */
+  readonly limits?: Partial<LimitSettings>;
 }
 
 const DEFAULT_POLL_WAIT_MS = 10_000;
@@ -87,15 +110,22 @@ export class PgEngine implements Engine {
   private readonly closeWaiters = new Map<string, Set<() => void>>();
   private readonly unsubscribe: Array<() => void> = [];
   private readonly settings: Required<Pick<PgEngineOptions, 'workflowTaskTimeoutMs' | 'pollIntervalMs' | 'reaperIntervalMs'>>;
+  /** The limits in force (option > environment > default). */
+  readonly limits: LimitSettings;
   private readonly random: () => number;
   private loops: BackgroundLoop[] = [];
   private readonly typesRegisteredAt = new Map<string, number>();
   private readonly notifier: Notifier;
+  private readonly messages: signals.MessageContext;
+  private readonly queries: Queries;
+  private readonly updates: Updates;
   private timerLoop: BackgroundLoop | undefined;
   private closed = false;
 
   private constructor(opts: PgEngineOptions & { databaseUrl: string }) {
     this.namespace = validateName('namespace', opts.namespace ?? 'default');
+    // Checked before the pool exists, so that a bad option leaks nothing.
+    this.limits = resolveLimits(opts.limits);
     this.log = opts.logger ?? consoleLogger();
     this.ownsPool = !opts.pool;
     this.pool = opts.pool ?? createPool(opts.databaseUrl, opts.poolOptions);
@@ -107,12 +137,18 @@ export class PgEngine implements Engine {
       pollIntervalMs: opts.pollIntervalMs ?? 1000,
       reaperIntervalMs: opts.reaperIntervalMs ?? 1000,
     };
+    this.messages = { db: this.db, namespace: this.namespace, limits: this.limits, notifier: this.notifier };
+    this.queries = new Queries(this.db, this.namespace, this.notifier, this.log, { pollIntervalMs: this.settings.pollIntervalMs, limits: this.messages.limits });
+    this.updates = new Updates(this.messages, { pollIntervalMs: this.settings.pollIntervalMs });
     this.wakeups = new Wakeups(opts.databaseUrl, this.log);
     this.unsubscribe.push(
       this.wakeups.subscribe(CHANNELS.workflowTask, (p) => this.ring('wft', p)),
       this.wakeups.subscribe(CHANNELS.activityTask, (p) => this.ring('act', p)),
       this.wakeups.subscribe(CHANNELS.runClosed, (runId) => this.runClosed(runId)),
       this.wakeups.subscribe(CHANNELS.timer, (p) => this.timerNotified(p)),
+      this.wakeups.subscribe(CHANNELS.query, (p) => this.queries.answered(p)),
+      this.wakeups.subscribe(CHANNELS.queryTask, (p) => this.queries.queueNotified(p)),
+      this.wakeups.subscribe(CHANNELS.update, (p) => this.updates.notified(p)),
     );
   }
 
@@ -152,9 +188,10 @@ export class PgEngine implements Engine {
     const reaper = new BackgroundLoop(
       'lease-reaper',
       async () => {
-        const wft = await workflowTasks.requeueExpiredWorkflowTasks(this.db);
-        const act = await activityTasks.timeOutExpiredActivities(this.db, this.random);
-        if (wft || act) this.log.info('lease reaper recovered work', { workflowTasks: wft, activityAttempts: act });
+        const { workflowTasks: wft, activityAttempts: act, queries, timedOutRuns } = await this.reapExpiredLeases();
+        if (wft || act || queries || timedOutRuns) {
+          this.log.info('lease reaper recovered work', { workflowTasks: wft, activityAttempts: act, queries, timedOutRuns });
+        }
         return this.settings.reaperIntervalMs;
       },
       this.log,
@@ -204,9 +241,9 @@ export class PgEngine implements Engine {
   // ---- runs -----------------------------------------------------------------------------
 
   async startWorkflow(req: StartWorkflowRequest): Promise<StartWorkflowResponse> {
-    const runId = await executions.startExecution(this.db, this.namespace, req);
-    this.notifier.send([[CHANNELS.workflowTask, `${this.namespace}/${req.taskQueue}`]]);
-    return { runId };
+    const r = await executions.startExecution(this.db, this.namespace, req, { limits: this.limits });
+    this.notifier.send(r.notifications);
+    return { runId: r.runId, started: r.started };
   }
 
   describeWorkflow(ref: WorkflowRef): Promise<WorkflowDescription> {
@@ -283,8 +320,55 @@ export class PgEngine implements Engine {
     return executions.requestCancelExecution(this.db, this.namespace, ref, options);
   }
 
-  terminateWorkflow(ref: WorkflowRef, options: { reason?: string; identity?: string } = {}): Promise<void> {
-    return executions.terminateExecution(this.db, this.namespace, ref, options);
+  async terminateWorkflow(ref: WorkflowRef, options: { reason?: string; identity?: string } = {}): Promise<void> {
+    const notes = await executions.terminateExecution(this.db, this.namespace, ref, options);
+    this.notifier.send(notes);
+  }
+
+  // ---- messages and visibility (engine/signals.ts, queries.ts, updates.ts, visibility/) ----
+
+  signalWorkflow(ref: WorkflowRef, req: SignalRequest): Promise<void> {
+    return signals.signalWorkflow(this.messages, ref, req);
+  }
+
+  signalWithStart(req: SignalWithStartRequest): Promise<StartWorkflowResponse> {
+    return signals.signalWithStart(this.messages, req);
+  }
+
+  queryWorkflow(ref: WorkflowRef, req: QueryRequest): Promise<Payload> {
+    return this.queries.query(ref, req);
+  }
+
+  pollQueryTasks(req: PollRequest): Promise<QueryTask[]> {
+    return this.queries.poll(req);
+  }
+
+  respondQueryTask(taskToken: string, outcome: QueryOutcome): Promise<void> {
+    return this.queries.respond(taskToken, outcome);
+  }
+
+  updateWorkflow(ref: WorkflowRef, req: UpdateRequest): Promise<UpdateStatus> {
+    return this.updates.update(ref, req);
+  }
+
+  pollWorkflowUpdate(
+    ref: WorkflowRef,
+    updateId: string,
+    options?: { readonly waitForStage?: UpdateStage; readonly timeoutMs?: number; readonly signal?: AbortSignal },
+  ): Promise<UpdateStatus> {
+    return this.updates.poll(ref, updateId, options);
+  }
+
+  updateWithStart(req: UpdateWithStartRequest): Promise<{ readonly runId: string; readonly started: boolean; readonly update: UpdateStatus }> {
+    return this.updates.updateWithStart(req);
+  }
+
+  listWorkflows(req?: ListWorkflowsRequest): Promise<ListWorkflowsPage> {
+    return visibility.listWorkflows(this.db, this.namespace, req);
+  }
+
+  countWorkflows(query?: string): Promise<number> {
+    return visibility.countWorkflows(this.db, this.namespace, query);
   }
 
   // ---- tasks ----------------------------------------------------------------------------
@@ -332,12 +416,12 @@ export class PgEngine implements Engine {
       }
     }
     return this.longPoll('wft', req, () =>
-      workflowTasks.claimWorkflowTasks(this.db, this.log, this.settings, this.namespace, req.taskQueue, req.maxTasks, req.identity),
+      workflowTasks.claimWorkflowTasks(this.db, this.log, { ...this.settings, limits: this.limits }, this.namespace, req.taskQueue, req.maxTasks, req.identity),
     );
   }
 
   completeWorkflowTask(taskToken: string, completion: WorkflowTaskCompletion): Promise<WorkflowTaskCompletionResult> {
-    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion, this.notifier);
+    return workflowTasks.completeWorkflowTask(this.db, taskToken, completion, this.notifier, { namespace: this.namespace, limits: this.limits });
   }
 
   failWorkflowTask(taskToken: string, failure: WorkflowTaskFailure): Promise<void> {
@@ -357,7 +441,7 @@ export class PgEngine implements Engine {
     const eager = completion.eagerWorkflowTaskQueue
       ? { workflowTaskQueue: completion.eagerWorkflowTaskQueue, leaseMs: this.settings.workflowTaskTimeoutMs }
       : undefined;
-    const task = await activityTasks.completeActivityTask(this.db, this.log, taskToken, completion.result, completion.identity, eager, this.notifier);
+    const task = await activityTasks.completeActivityTask(this.db, this.log, taskToken, completion.result, completion.identity, eager, this.notifier, this.limits);
     return task ? { eagerWorkflowTask: task } : {};
   }
 
@@ -365,23 +449,40 @@ export class PgEngine implements Engine {
     activityTaskToken: string,
     completion: ActivityAndWorkflowTaskCompletion,
   ): Promise<ActivityAndWorkflowTaskCompletionResult> {
-    return completeActivityAndWorkflowTask(this.db, this.log, this.notifier, activityTaskToken, completion, this.settings.workflowTaskTimeoutMs);
+    return completeActivityAndWorkflowTask(this.db, this.log, this.notifier, activityTaskToken, completion, this.settings.workflowTaskTimeoutMs, {
+      namespace: this.namespace,
+      limits: this.limits,
+    });
   }
 
   failActivityTask(taskToken: string, report: ActivityFailureReport): Promise<void> {
-    return activityTasks.failActivityTask(this.db, taskToken, report.failure, this.random);
+    return activityTasks.failActivityTask(this.db, taskToken, report.failure, this.random, report.identity);
   }
 
   heartbeatActivityTask(taskToken: string, details?: unknown): Promise<HeartbeatResponse> {
     return activityTasks.heartbeatActivityTask(this.db, taskToken, details);
   }
 
-  /** Runs the lease reaper once (tests and tools; the background loop does this every second). */
-  async reapExpiredLeases(): Promise<{ workflowTasks: number; activityAttempts: number }> {
+  /**
+   * Runs the lease reaper once (tests and tools; the background loop does this every second):
+   * expired workflow-task and activity leases, query tasks whose worker vanished, and runs
+   * past their run or execution deadline.
+   */
+  async reapExpiredLeases(): Promise<{ workflowTasks: number; activityAttempts: number; queries: number; timedOutRuns: number }> {
     return {
       workflowTasks: await workflowTasks.requeueExpiredWorkflowTasks(this.db),
       activityAttempts: await activityTasks.timeOutExpiredActivities(this.db, this.random),
+      queries: (await reapQueryTasks(this.db, this.notifier)).requeued,
+      timedOutRuns: await runTimeouts.timeOutExpiredRuns(this.db, this.notifier),
     };
+  }
+
+  /**
+   * Times out open runs past their run or execution deadline, once (engine/run-timeouts.ts;
+   * tests and tools, and the body of the run-timeout loop). Returns how many timed out.
+   */
+  timeOutExpiredRuns(): Promise<number> {
+    return runTimeouts.timeOutExpiredRuns(this.db, this.notifier);
   }
 
   async close(): Promise<void> {
@@ -389,6 +490,8 @@ export class PgEngine implements Engine {
     this.closed = true;
     for (const d of this.doorbells.values()) d.ring();
     this.runClosed('*');
+    this.queries.close();
+    this.updates.close();
     await this.stopBackgroundLoops();
     await this.notifier.drain();
     for (const u of this.unsubscribe) u();

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from './db/database.js';
 import { deleteRunWork } from './executions.js';
+import { continueAsNewSuggested, defaultLimits, type LimitSettings } from './limits.js';
 import type { Logger } from './logger.js';
 import type { ActivityTask, FailureInfo, HistoryEvent, PendingEvent, ResolvedRetryPolicy, WorkflowTask } from './protocol/index.js';
 import { encodeActivityTaskToken, encodeWorkflowTaskToken } from './task-token.js';
@@ -86,6 +87,8 @@ export interface WorkflowTaskClaimRow {
   history_length: number;
   previous_completed_event_id: number;
   events: (HistoryEvent | PendingEvent)[];
+  /** bigint: a decimal string from a claim, a number inside a jsonb eager task. */
+  history_size_bytes: string | number;
 }
 
 /**
@@ -93,7 +96,12 @@ export interface WorkflowTaskClaimRow {
  * (closing a run deletes its task in the same transaction); the orphan is dropped and
  * logged rather than handed to a worker.
  */
-export async function toWorkflowTasks(db: Kysely<Database>, log: Logger, rows: readonly WorkflowTaskClaimRow[]): Promise<WorkflowTask[]> {
+export async function toWorkflowTasks(
+  db: Kysely<Database>,
+  log: Logger,
+  rows: readonly WorkflowTaskClaimRow[],
+  limits: LimitSettings = defaultLimits(),
+): Promise<WorkflowTask[]> {
   const tasks: WorkflowTask[] = [];
   for (const c of rows) {
     if (c.run_status !== 'RUNNING') {
@@ -112,6 +120,8 @@ export async function toWorkflowTasks(db: Kysely<Database>, log: Logger, rows: r
       startedAt: Number(c.now_ms),
       previousCompletedEventId: c.previous_completed_event_id,
       historyLength: c.history_length,
+      historySizeBytes: Number(c.history_size_bytes ?? 0),
+      continueAsNewSuggested: continueAsNewSuggested(limits, c.history_length, Number(c.history_size_bytes ?? 0)),
       events: c.events,
     });
   }

@@ -32,6 +32,22 @@ export function validatePayload(field: string, value: unknown): void {
   if (problem) throw new PayloadNotSerializableError(field, problem);
 }
 
+/**
+ * Checks that a payload's JSON text is at most `maxBytes` bytes (UTF-8); throws
+ * InvalidArgumentError naming the field, the size and the limit. Call after
+ * validatePayload(s): the value must already be known to be JSON.
+ */
+export function validatePayloadSize(field: string, value: unknown, maxBytes: number): void {
+  const bytes = Buffer.byteLength(payloadJson(value), 'utf8');
+  if (bytes > maxBytes) {
+    throw new InvalidArgumentError(
+      field,
+      `is ${bytes} bytes as JSON; the limit is ${maxBytes} bytes (engine option limits.payloadMaxBytes). ` +
+        `Pass a reference (an id, a URL) to large data instead of the data itself`,
+    );
+  }
+}
+
 /** JSON text of a payload for a jsonb parameter; `undefined` becomes null. */
 export function payloadJson(value: unknown): string {
   return value === undefined ? 'null' : JSON.stringify(value);

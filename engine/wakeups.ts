@@ -1,12 +1,19 @@
 import pg from 'pg';
 import type { Logger } from './logger.js';
 
-/** NOTIFY channels. Payloads: `<namespace>/<task queue>` for task channels, a run id or a time otherwise. */
+/**
+ * NOTIFY channels. Payloads: `<namespace>/<task queue>` for task channels (queryTask too), a
+ * run id or a time for runClosed and timer, the query id for query (answered),
+ * `<runId>/<updateId>` for update (its stage or outcome changed).
+ */
 export const CHANNELS = {
   workflowTask: 'chronicle_wft',
   activityTask: 'chronicle_act',
   timer: 'chronicle_timer',
   runClosed: 'chronicle_closed',
+  queryTask: 'chronicle_query_task',
+  query: 'chronicle_query',
+  update: 'chronicle_update',
 } as const;
 export type Channel = (typeof CHANNELS)[keyof typeof CHANNELS];
 

@@ -1,26 +1,28 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from './db/database.js';
 import type { ExecutionRow } from './executions.js';
-import { InvalidArgumentError, StaleTaskError } from './errors.js';
-import { appendEvents, type NewEvent } from './history.js';
+import { StaleTaskError } from './errors.js';
+import { appendEvents } from './history.js';
+import { retryOnDeadlock } from './deadlock-retry.js';
+import { defaultLimits, historyLimitsJson, type LimitSettings } from './limits.js';
 import { STALE_LEASE_SQLSTATE, toActivityTask, toWorkflowTasks, type EagerActivityRow, type WorkflowTaskClaimRow } from './task-rows.js';
 import type { Logger } from './logger.js';
 import type { Notification, Notifier } from './notifier.js';
 import {
-  assertNever,
-  type WorkflowCommand,
   type WorkflowTask,
   type WorkflowTaskCompletion,
   type WorkflowTaskCompletionResult,
   type WorkflowTaskFailure,
 } from './protocol/index.js';
 import { decodeWorkflowTaskToken } from './task-token.js';
-import { validatePayload } from './validation.js';
+import { prepareCompletionCommands } from './workflow-commands.js';
 import { CHANNELS } from './wakeups.js';
 
 export interface WorkflowTaskSettings {
   /** How long a worker may hold a workflow task before another may take it. */
   readonly workflowTaskTimeoutMs: number;
+  /** For `continueAsNewSuggested`; default: defaultLimits(). */
+  readonly limits?: LimitSettings;
 }
 
 /**
@@ -38,7 +40,7 @@ export async function claimWorkflowTasks(
 ): Promise<WorkflowTask[]> {
   const { rows } = await sql<WorkflowTaskClaimRow>`
     SELECT * FROM chronicle.claim_workflow_tasks(${namespace}, ${taskQueue}, ${max}, ${identity}, ${settings.workflowTaskTimeoutMs})`.execute(db);
-  return toWorkflowTasks(db, log, rows);
+  return toWorkflowTasks(db, log, rows, settings.limits);
 }
 
 
@@ -68,26 +70,45 @@ async function lockClaimedTask(trx: Transaction<Database>, taskToken: string): P
 }
 
 
+/** What a completion needs besides the token and the commands. */
+export interface CompletionSettings {
+  /** The engine's namespace: whose search attribute declarations commands are checked against. */
+  readonly namespace: string;
+  readonly limits: LimitSettings;
+}
+
 /**
- * Completes a workflow task atomically, in one round trip (chronicle.complete_workflow_task):
- * the inbox events the task saw, one event per command, one WorkflowTaskCompleted, the
- * activities and timers the commands ask for, and the run's close when a command ends it.
- * Commands are validated here first, so bad input changes nothing.
+ * Completes a workflow task atomically, in one round trip (chronicle.complete_workflow_task,
+ * migrations/0004): the inbox events the task saw, one event per command, one
+ * WorkflowTaskCompleted, and every effect of the commands (activities, timers, children,
+ * external signals and cancels, updates, search attributes, the run's close or its
+ * continuation). Commands are validated here first, so bad input changes nothing.
+ *
+ * A completion that would close the run while a signal or update it did not see waits is
+ * not recorded: the result says `rejected: 'UNHANDLED_EVENTS'` and the task is pending again
+ * (RELIABILITY F8b). A completion that would take the history past a limit terminates the
+ * run instead (engine/limits.ts).
  */
 export async function completeWorkflowTask(
   db: Kysely<Database>,
   taskToken: string,
   completion: WorkflowTaskCompletion,
   notifier: Notifier,
+  settings: CompletionSettings = { namespace: 'default', limits: defaultLimits() },
 ): Promise<WorkflowTaskCompletionResult> {
   const { runId, leaseId } = decodeWorkflowTaskToken(taskToken);
-  const c = prepareCommands(completion.commands);
+  const c = await prepareCompletionCommands(db, settings.namespace, completion.commands, {
+    limits: settings.limits,
+    taskInfo: { historySizeBytes: completion.historySizeBytes, continueAsNewSuggested: completion.continueAsNewSuggested },
+  });
   try {
-    const { rows } = await sql<RecordedTaskRow>`
-      SELECT * FROM chronicle.complete_workflow_task(
-        ${runId}::uuid, ${leaseId}::uuid, ${completion.identity}, ${completion.workflowTime}::bigint,
-        ${c.commandEvents}::jsonb, ${c.activities}::jsonb, ${c.timers}::jsonb, ${c.canceledTimers}::int[], ${c.close}::jsonb,
-        ${completion.eagerActivitySlots ?? 0})`.execute(db);
+    const { rows } = await retryOnDeadlock(() =>
+      sql<RecordedTaskRow>`
+        SELECT * FROM chronicle.complete_workflow_task(
+          ${runId}::uuid, ${leaseId}::uuid, ${completion.identity}, ${completion.workflowTime}::bigint,
+          ${c.commandEvents}::jsonb, ${c.activities}::jsonb, ${c.timers}::jsonb, ${c.canceledTimers}::int[], ${c.close}::jsonb,
+          ${completion.eagerActivitySlots ?? 0}, ${c.effects}::jsonb, ${historyLimitsJson(settings.limits)}::jsonb)`.execute(db),
+    );
     return recordedTask(rows[0]!, notifier);
   } catch (err) {
     if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
@@ -101,119 +122,18 @@ export interface RecordedTaskRow {
   closed: boolean;
   eager: EagerActivityRow[];
   notifications: Notification[];
+  /** Only from chronicle.complete_workflow_task: 'UNHANDLED_EVENTS' when nothing was recorded (F8b). */
+  rejected?: string | null;
 }
 
 export function recordedTask(r: RecordedTaskRow, notifier: Notifier): WorkflowTaskCompletionResult {
   notifier.send(r.notifications);
+  if (r.rejected === 'UNHANDLED_EVENTS') return { completedEventId: 0, closed: false, rejected: 'UNHANDLED_EVENTS' };
   return {
     completedEventId: r.completed_event_id,
     closed: r.closed,
     ...(r.eager.length ? { eagerActivityTasks: r.eager.map(toActivityTask) } : {}),
   };
-}
-
-/** A completion's commands as the JSON parameters of chronicle.record_workflow_task. */
-export interface PreparedCommands {
-  readonly commandEvents: string;
-  readonly activities: string;
-  readonly timers: string;
-  readonly canceledTimers: number[];
-  readonly close: string | null;
-}
-
-/**
- * Validates commands and turns them into the parameters of chronicle.record_workflow_task:
- * one history event per command, plus the activity and timer rows to create and the close.
- * Throws InvalidArgumentError naming the command, before anything is written.
- */
-export function prepareCommands(commands: readonly WorkflowCommand[]): PreparedCommands {
-  const commandEvents: NewEvent[] = [];
-  const activities: Record<string, unknown>[] = [];
-  const timers: { seq: number; duration_ms: number }[] = [];
-  const canceledTimers: number[] = [];
-  let close: { status: string; result?: unknown; failure?: unknown } | undefined;
-  for (const [i, cmd] of commands.entries()) {
-    if (close) throw new InvalidArgumentError(`commands[${i}]`, `follows a command that closes the run (${close.status}); a workflow ends with its last command`);
-    const event = commandToEvent(cmd, i);
-    commandEvents.push(event);
-    switch (cmd.kind) {
-      case 'ScheduleActivity':
-        activities.push({
-          seq: cmd.seq,
-          activity_type: cmd.activityType,
-          task_queue: cmd.taskQueue ?? null,
-          args: cmd.args,
-          priority: cmd.options.priority,
-          start_to_close_ms: cmd.options.startToCloseTimeoutMs,
-          heartbeat_timeout_ms: cmd.options.heartbeatTimeoutMs ?? null,
-          schedule_to_close_ms: cmd.options.scheduleToCloseTimeoutMs ?? null,
-          retry_policy: cmd.options.retry,
-        });
-        break;
-      case 'StartTimer':
-        timers.push({ seq: cmd.seq, duration_ms: (event.attributes as { durationMs: number }).durationMs });
-        break;
-      case 'CancelTimer':
-        canceledTimers.push(cmd.seq);
-        break;
-      case 'CompleteWorkflow':
-        close = { status: 'COMPLETED', result: cmd.result === undefined ? null : cmd.result };
-        break;
-      case 'FailWorkflow':
-        close = { status: 'FAILED', failure: cmd.failure };
-        break;
-      case 'CancelWorkflow':
-        close = { status: 'CANCELLED', ...(cmd.details !== undefined ? { result: cmd.details } : {}) };
-        break;
-      default:
-        assertNever(cmd, 'workflow command');
-    }
-  }
-  return {
-    commandEvents: JSON.stringify(commandEvents),
-    activities: JSON.stringify(activities),
-    timers: JSON.stringify(timers),
-    canceledTimers,
-    close: close ? JSON.stringify(close) : null,
-  };
-}
-
-/** The history event a command is recorded as. Validates what the engine must not trust. */
-function commandToEvent(cmd: WorkflowCommand, index: number): NewEvent {
-  const field = `commands[${index}]`;
-  switch (cmd.kind) {
-    case 'ScheduleActivity': {
-      validatePayload(`${field}.args`, cmd.args);
-      const o = cmd.options;
-      if (!(o.startToCloseTimeoutMs > 0)) throw new InvalidArgumentError(`${field}.options.startToCloseTimeoutMs`, 'must be a positive number of milliseconds');
-      if (!Number.isInteger(o.priority) || o.priority < 0 || o.priority > 100) {
-        throw new InvalidArgumentError(`${field}.options.priority`, `must be an integer from 0 to 100, got ${o.priority}`);
-      }
-      // Without a task queue the activity runs on the workflow's; the completing
-      // transaction fills it in (it knows the run's queue, this code does not).
-      return {
-        eventType: 'ActivityTaskScheduled',
-        attributes: { seq: cmd.seq, activityType: cmd.activityType, taskQueue: cmd.taskQueue as string, args: cmd.args, options: cmd.options },
-      };
-    }
-    case 'StartTimer': {
-      const durationMs = Math.max(1, Math.round(cmd.durationMs));
-      if (!Number.isFinite(durationMs)) throw new InvalidArgumentError(`${field}.durationMs`, 'must be a finite number');
-      // fireAt is filled in by the completing transaction from the database clock, never a worker's.
-      return { eventType: 'TimerStarted', attributes: { seq: cmd.seq, durationMs, fireAt: 0 } };
-    }
-    case 'CancelTimer':
-      return { eventType: 'TimerCanceled', attributes: { seq: cmd.seq } };
-    case 'CompleteWorkflow':
-      validatePayload(`${field}.result`, cmd.result);
-      return { eventType: 'WorkflowExecutionCompleted', attributes: { result: cmd.result === undefined ? null : cmd.result } };
-    case 'FailWorkflow':
-      return { eventType: 'WorkflowExecutionFailed', attributes: { failure: cmd.failure } };
-    case 'CancelWorkflow':
-      return { eventType: 'WorkflowExecutionCanceled', attributes: cmd.details === undefined ? {} : { details: cmd.details } };
-    default:
-      return assertNever(cmd, 'workflow command');
-  }
 }
 
 /** Longest wait before a failing workflow task is retried. */

@@ -72,7 +72,7 @@ async function main(): Promise<void> {
     const client = new Client({ connection });
     const workflowId = `${name}-${randomUUID().slice(0, 8)}`;
     const handle = await client.workflow.start(starter.workflowType ?? name, { workflowId, taskQueue: EXAMPLES_TASK_QUEUE, args: starter.args(rest) });
-    console.log(`Started ${name} as workflow '${workflowId}' (run ${handle.runId}) on task queue '${EXAMPLES_TASK_QUEUE}'. Waiting for the result...`);
+    console.log(`Started ${name} as workflow '${workflowId}' (run ${handle.firstExecutionRunId}) on task queue '${EXAMPLES_TASK_QUEUE}'. Waiting for the result...`);
     const hint = setTimeout(() => console.log('Still waiting. Is `npm start` running (it runs the example worker)?'), 5000);
     try {
       await starter.drive?.(handle);

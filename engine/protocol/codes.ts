@@ -37,6 +37,14 @@ export const ERROR_CODES = {
   DATABASE_UNAVAILABLE: 'CHR_DATABASE_UNAVAILABLE',
   /** The worker or engine is shutting down and refused new work. */
   SHUTTING_DOWN: 'CHR_SHUTTING_DOWN',
+  /** A query handler threw, or the workflow has no handler for that query type. */
+  QUERY_FAILED: 'CHR_QUERY_FAILED',
+  /** No worker answered a query in time. */
+  QUERY_TIMEOUT: 'CHR_QUERY_TIMEOUT',
+  /** No update with that id exists for the workflow. */
+  UPDATE_NOT_FOUND: 'CHR_UPDATE_NOT_FOUND',
+  /** The caller stopped waiting for an update's stage; the update itself goes on. */
+  UPDATE_WAIT_TIMEOUT: 'CHR_UPDATE_WAIT_TIMEOUT',
 } as const;
 
 export type ErrorCode = (typeof ERROR_CODES)[keyof typeof ERROR_CODES];

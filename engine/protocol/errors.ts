@@ -1,4 +1,5 @@
 import { ERROR_CODES, type ErrorCode } from './codes.js';
+import type { FailureInfo } from './failures.js';
 
 /**
  * Base of every error Chronicle raises on purpose. `code` is stable (see docs/errors.md);
@@ -65,10 +66,13 @@ export class WorkflowExecutionAlreadyStartedError extends ChronicleError {
   readonly workflowId: string;
   readonly workflowType: string;
   readonly runId: string;
-  constructor(workflowId: string, workflowType: string, runId: string) {
+  /** `why`: set when the id's reuse policy refused a new run although none is open. */
+  constructor(workflowId: string, workflowType: string, runId: string, why?: string) {
     super(
       ERROR_CODES.WORKFLOW_ALREADY_STARTED,
-      `Workflow '${workflowId}' is already running (run ${runId}); use another workflowId or wait for it to close`,
+      why
+        ? `Workflow '${workflowId}' cannot be started again: ${why}`
+        : `Workflow '${workflowId}' is already running (run ${runId}); use another workflowId or wait for it to close`,
     );
     this.workflowId = workflowId;
     this.workflowType = workflowType;
@@ -126,5 +130,83 @@ export class MigrationFailedError extends ChronicleError {
 export class ShuttingDownError extends ChronicleError {
   constructor(what: string) {
     super(ERROR_CODES.SHUTTING_DOWN, `${what} is shutting down`);
+  }
+}
+
+/**
+ * A query was answered with a failure: its handler threw, or the workflow registers no
+ * handler for the query type (the message then lists the ones it has). `failure` is the
+ * worker's serialized failure.
+ */
+export class QueryFailedError extends ChronicleError {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly queryType: string;
+  readonly failure: FailureInfo;
+  constructor(workflowId: string, runId: string, queryType: string, failure: FailureInfo) {
+    super(ERROR_CODES.QUERY_FAILED, `Query '${queryType}' of workflow '${workflowId}' (run ${runId}) failed: ${failure.message}`);
+    this.workflowId = workflowId;
+    this.runId = runId;
+    this.queryType = queryType;
+    this.failure = failure;
+  }
+}
+
+/** No worker of the run's task queue answered a query before its timeout. Nothing changed. */
+export class QueryTimeoutError extends ChronicleError {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly queryType: string;
+  readonly taskQueue: string;
+  readonly timeoutMs: number;
+  constructor(workflowId: string, runId: string, queryType: string, taskQueue: string, timeoutMs: number, detail = '') {
+    super(
+      ERROR_CODES.QUERY_TIMEOUT,
+      `Query '${queryType}' of workflow '${workflowId}' (run ${runId}): no worker of task queue '${taskQueue}' answered within ${timeoutMs} ms; ` +
+        `is a worker running for that task queue?${detail ? ' ' + detail : ''}`,
+    );
+    this.workflowId = workflowId;
+    this.runId = runId;
+    this.queryType = queryType;
+    this.taskQueue = taskQueue;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+export class UpdateNotFoundError extends ChronicleError {
+  readonly workflowId: string;
+  readonly updateId: string;
+  constructor(workflowId: string, updateId: string, runId?: string) {
+    super(
+      ERROR_CODES.UPDATE_NOT_FOUND,
+      `No update '${updateId}' exists for workflow '${workflowId}'${runId ? ` run ${runId}` : ''}; check the update id (updateWorkflow returns it)`,
+    );
+    this.workflowId = workflowId;
+    this.updateId = updateId;
+  }
+}
+
+/**
+ * The caller's wait for an update's stage ended (its `timeoutMs` passed) before the stage
+ * was reached. The update itself goes on; `stage` is where it stood. Wait again with
+ * pollWorkflowUpdate.
+ */
+export class UpdateWaitTimeoutError extends ChronicleError {
+  readonly workflowId: string;
+  readonly runId: string;
+  readonly updateId: string;
+  readonly stage: string;
+  readonly waitedFor: string;
+  constructor(workflowId: string, runId: string, updateId: string, stage: string, waitedFor: string, timeoutMs: number) {
+    super(
+      ERROR_CODES.UPDATE_WAIT_TIMEOUT,
+      `Update '${updateId}' of workflow '${workflowId}' (run ${runId}) is ${stage}, not yet ${waitedFor}, after ${timeoutMs} ms; ` +
+        `it goes on: wait again with pollWorkflowUpdate, or check that a worker is running`,
+    );
+    this.workflowId = workflowId;
+    this.runId = runId;
+    this.updateId = updateId;
+    this.stage = stage;
+    this.waitedFor = waitedFor;
   }
 }

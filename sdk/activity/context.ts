@@ -20,7 +20,13 @@ import { CancelledFailure } from '../workflow/errors.js';
  * `…TimestampMs`, durations as `…Ms`). Fixed for the attempt; a retry gets a new one.
  */
 export interface ActivityInfo {
-  /** Identifies this attempt's claim; complete an async activity with it (see CompleteAsyncError). */
+  /**
+   * Identifies this attempt's claim. An activity that throws `CompleteAsyncError` hands it to
+   * whoever will finish the work, which then calls `client.activity.complete(taskToken, result)`
+   * (or `fail`, `heartbeat`, `reportCancellation`). A string, where Temporal's is a
+   * `Uint8Array`; store it as is (the client also accepts its UTF-8 bytes). It names this
+   * attempt only: after a timeout the retry gets a new token and the old one is refused.
+   */
   readonly taskToken: string;
   /** The activity's seq within its run, as a string (`'1'`, `'2'`, …). */
   readonly activityId: string;

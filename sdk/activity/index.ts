@@ -75,7 +75,10 @@ const COMPLETE_ASYNC_BRAND = Symbol.for('chronicle.CompleteAsyncError');
 /**
  * Throw this from an activity to say "the result will come later": the attempt is neither
  * completed nor failed, and stays open until something completes it by its task token
- * (`activityInfo().taskToken`), or until it times out and is retried (SEMANTICS item 17).
+ * (`activityInfo().taskToken`) through `client.activity.complete(taskToken, result)`, `fail`
+ * or `reportCancellation`, or until it times out and is retried (SEMANTICS item 17). Set a
+ * `startToCloseTimeout` (or `heartbeatTimeout`, kept alive with
+ * `client.activity.heartbeat(taskToken)`) long enough for the outside completion to arrive.
  *
  * `instanceof` works across copies of this module (the worker's and the activity's), through
  * a registered-symbol brand, and `name` is always `'CompleteAsyncError'`, even after a
@@ -87,6 +90,9 @@ const COMPLETE_ASYNC_BRAND = Symbol.for('chronicle.CompleteAsyncError');
  *   await approvals.notify({ ...request, taskToken: activityInfo().taskToken });
  *   throw new CompleteAsyncError(); // the approval service completes the activity later
  * }
+ *
+ * // in the approval service, any process with a client:
+ * await client.activity.complete(taskToken, true);
  * ```
  */
 export class CompleteAsyncError extends Error {

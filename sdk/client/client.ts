@@ -1,77 +1,58 @@
+import { hostname } from 'node:os';
 import type { Engine } from '../../engine/engine.js';
-import { InvalidArgumentError } from '../../engine/errors.js';
-import { defaultIdentity } from '../../engine/pg-engine.js';
+import { InvalidArgumentError } from '../../engine/protocol/errors.js';
+import { AsyncCompletionClient } from './async-completion-client.js';
 import type { Connection } from './connection.js';
-import { WorkflowHandle } from './workflow-handle.js';
+import { toQueryRejectCondition, type QueryRejectCondition } from './policies.js';
+import { WorkflowClient } from './workflow-client.js';
 
-/** A workflow function or its type name. Passing the function gives typed args and result. */
-export type WorkflowRef<F extends Workflow = Workflow> = F | string;
-export type Workflow = (...args: any[]) => Promise<any>;
-
-export interface WorkflowStartOptions<F extends Workflow = Workflow> {
-  /** Unique among open runs; choose a business key (e.g. `order-${orderId}`). */
-  readonly workflowId: string;
-  readonly taskQueue: string;
-  readonly args?: Parameters<F>;
-}
-
+/** Options of `new Client(…)` (Temporal's `ClientOptions`, for the parts Chronicle has). */
 export interface ClientOptions {
+  /** From `await Connection.connect({ databaseUrl })`, or `{ engine }` for an engine in hand. */
   readonly connection: Connection | { readonly engine: Engine };
-  /** Recorded in history as who started or cancelled a run. Default `pid@hostname`. */
+  /** Recorded in history as who started, signalled, cancelled, … a run. Default `pid@hostname`. */
   readonly identity?: string;
+  /** Options of `client.workflow`. */
+  readonly workflow?: {
+    /** Which runs queries refuse (QueryRejectedError). Default `NONE`: every run is queried. */
+    readonly queryRejectCondition?: QueryRejectCondition;
+  };
 }
 
-/** Workflow operations of a Client (Temporal's `client.workflow`). */
-export class WorkflowClient {
-  constructor(
-    private readonly engine: Engine,
-    private readonly identity: string,
-  ) {}
-
-  /** Starts a run and returns a handle bound to it. */
-  async start<F extends Workflow>(workflow: WorkflowRef<F>, options: WorkflowStartOptions<F>): Promise<WorkflowHandle<Awaited<ReturnType<F>>>> {
-    const workflowType = workflowTypeOf(workflow);
-    if (!options || typeof options !== 'object') throw new InvalidArgumentError('options', 'is required: { workflowId, taskQueue, args }');
-    if (options.args !== undefined && !Array.isArray(options.args)) {
-      throw new InvalidArgumentError('args', 'must be an array of the workflow function’s arguments, e.g. args: [orderId]');
-    }
-    const { runId } = await this.engine.startWorkflow({
-      workflowId: options.workflowId,
-      workflowType,
-      taskQueue: options.taskQueue,
-      args: options.args ?? [],
-      identity: this.identity,
-    });
-    return new WorkflowHandle(this.engine, options.workflowId, runId, runId, this.identity);
-  }
-
-  /** Starts a run and waits for its result. */
-  async execute<F extends Workflow>(workflow: WorkflowRef<F>, options: WorkflowStartOptions<F>): Promise<Awaited<ReturnType<F>>> {
-    const handle = await this.start(workflow, options);
-    return handle.result();
-  }
-
-  /** A handle on an existing workflow (its current run, or exactly `runId`). */
-  getHandle<R = unknown>(workflowId: string, runId?: string): WorkflowHandle<R> {
-    if (typeof workflowId !== 'string' || !workflowId) throw new InvalidArgumentError('workflowId', 'must be a non-empty string');
-    return new WorkflowHandle<R>(this.engine, workflowId, runId, undefined, this.identity);
-  }
-}
-
-/** The entry point for applications: `new Client({ connection }).workflow.start(...)`. */
+/**
+ * The entry point for applications (Temporal's `Client`): `client.workflow` starts and finds
+ * workflows, `client.activity` completes asynchronous activities by task token.
+ *
+ * @example
+ * ```ts
+ * import { Client, Connection } from 'chronicle/client';
+ *
+ * const client = new Client({ connection: await Connection.connect({ databaseUrl: process.env.DATABASE_URL }) });
+ * const result = await client.workflow.execute(order, { workflowId: `order-${id}`, taskQueue: 'orders', args: [id] });
+ * ```
+ */
 export class Client {
+  /** Workflow operations: start, execute, signalWithStart, update-with-start, getHandle, list, count. */
   readonly workflow: WorkflowClient;
+  /** Asynchronous activity completion by task token. */
+  readonly activity: AsyncCompletionClient;
   readonly connection: ClientOptions['connection'];
+  /** Who this client says it is in the histories it writes. */
+  readonly identity: string;
 
   constructor(options: ClientOptions) {
-    if (!options?.connection?.engine) throw new InvalidArgumentError('connection', 'is required: await Connection.connect({ databaseUrl })');
+    const engine = options?.connection?.engine;
+    if (!engine) throw new InvalidArgumentError('connection', 'is required: await Connection.connect({ databaseUrl })');
+    if (options.identity !== undefined && (typeof options.identity !== 'string' || options.identity.length === 0)) {
+      throw new InvalidArgumentError('identity', 'must be a non-empty string when given');
+    }
     this.connection = options.connection;
-    this.workflow = new WorkflowClient(options.connection.engine, options.identity ?? defaultIdentity());
+    this.identity = options.identity ?? `${process.pid}@${hostname()}`;
+    this.workflow = new WorkflowClient({
+      engine,
+      identity: this.identity,
+      queryRejectCondition: toQueryRejectCondition(options.workflow?.queryRejectCondition, 'workflow.queryRejectCondition'),
+    });
+    this.activity = new AsyncCompletionClient(engine, this.identity);
   }
-}
-
-function workflowTypeOf(workflow: WorkflowRef): string {
-  if (typeof workflow === 'string') return workflow;
-  if (typeof workflow === 'function' && workflow.name) return workflow.name;
-  throw new InvalidArgumentError('workflow', 'must be a workflow function (exported from your workflows file) or its name as a string');
 }

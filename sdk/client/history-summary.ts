@@ -49,7 +49,49 @@ function describeEvent(e: HistoryEvent, activityTypes: Map<number, string>): str
     case 'WorkflowExecutionTerminated':
       return e.attributes.reason ?? '';
     case 'WorkflowExecutionCanceled':
-      return '';
+      return e.attributes.details !== undefined ? short(e.attributes.details) : '';
+    case 'ActivityTaskCancelRequested':
+    case 'ActivityTaskCanceled':
+      return `${activityTypes.get(e.attributes.seq) ?? 'activity'} #${e.attributes.seq}`;
+    case 'WorkflowExecutionSignaled':
+      return `${e.attributes.signalName}(${args(e.attributes.args)})`;
+    case 'WorkflowExecutionUpdateAdmitted':
+    case 'WorkflowExecutionUpdateAccepted':
+      return `${e.attributes.name}(${args(e.attributes.args)}) id ${e.attributes.updateId}`;
+    case 'WorkflowExecutionUpdateCompleted':
+      return `id ${e.attributes.updateId} ${'failure' in e.attributes.outcome ? `failed: ${failure(e.attributes.outcome.failure)}` : `→ ${short(e.attributes.outcome.result)}`}`;
+    case 'MarkerRecorded':
+      return `${e.attributes.markerName} ${short(e.attributes.details)}`;
+    case 'UpsertWorkflowSearchAttributes':
+      return short(e.attributes.searchAttributes);
+    case 'StartChildWorkflowExecutionInitiated':
+      return `${e.attributes.workflowType} #${e.attributes.seq} as '${e.attributes.workflowId}'(${args(e.attributes.args)})`;
+    case 'StartChildWorkflowExecutionFailed':
+      return `#${e.attributes.seq} '${e.attributes.workflowId}': ${e.attributes.cause}`;
+    case 'ChildWorkflowExecutionStarted':
+      return `#${e.attributes.seq} '${e.attributes.workflowId}' run ${e.attributes.runId}`;
+    case 'ChildWorkflowExecutionCompleted':
+      return `#${e.attributes.seq} '${e.attributes.workflowId}' → ${short(e.attributes.result)}`;
+    case 'ChildWorkflowExecutionFailed':
+      return `#${e.attributes.seq} '${e.attributes.workflowId}' ${e.attributes.retryState}: ${failure(e.attributes.failure)}`;
+    case 'ChildWorkflowExecutionCanceled':
+    case 'ChildWorkflowExecutionTimedOut':
+      return `#${e.attributes.seq} '${e.attributes.workflowId}'`;
+    case 'ChildWorkflowExecutionTerminated':
+      return `#${e.attributes.seq} '${e.attributes.workflowId}'${e.attributes.reason ? `: ${e.attributes.reason}` : ''}`;
+    case 'SignalExternalWorkflowExecutionInitiated':
+      return `#${e.attributes.seq} ${e.attributes.signalName}(${args(e.attributes.args)}) to '${e.attributes.workflowId}'`;
+    case 'RequestCancelExternalWorkflowExecutionInitiated':
+    case 'ExternalWorkflowExecutionSignaled':
+    case 'ExternalWorkflowExecutionCancelRequested':
+      return `#${e.attributes.seq} '${e.attributes.workflowId}'`;
+    case 'SignalExternalWorkflowExecutionFailed':
+    case 'RequestCancelExternalWorkflowExecutionFailed':
+      return `#${e.attributes.seq} '${e.attributes.workflowId}': ${e.attributes.cause}`;
+    case 'WorkflowExecutionContinuedAsNew':
+      return `→ run ${e.attributes.newExecutionRunId} ${e.attributes.workflowType}(${args(e.attributes.args)})`;
+    case 'WorkflowExecutionTimedOut':
+      return `${e.attributes.timeoutType}`;
   }
 }
 

@@ -42,7 +42,7 @@ async function runOne(req: LocalActivityRequest, ctx: LocalActivityContext): Pro
   const fn = Object.prototype.hasOwnProperty.call(ctx.activities, req.activityType) ? ctx.activities[req.activityType] : undefined;
   if (typeof fn !== 'function') {
     const known = Object.keys(ctx.activities).sort();
-    return failed(req.seq, 1, 'NON_RETRYABLE_FAILURE', {
+    return failed(req, 1, 'NON_RETRYABLE_FAILURE', {
       failureType: 'application',
       type: 'ActivityNotRegisteredError',
       message:
@@ -65,7 +65,7 @@ async function runOne(req: LocalActivityRequest, ctx: LocalActivityContext): Pro
       scheduleToCloseDeadline: deadline,
       random: ctx.random ?? Math.random,
     });
-    if (!decision.retry) return failed(req.seq, attempt, decision.retryState, outcome.failure);
+    if (!decision.retry) return failed(req, attempt, decision.retryState, outcome.failure);
     ctx.log.debug('local activity failed; retrying in the worker', { activityType: req.activityType, attempt, inMs: decision.delayMs });
     await new Promise((r) => setTimeout(r, decision.delayMs));
   }
@@ -134,13 +134,18 @@ async function attemptOnce(
   }
 }
 
-function failed(seq: number, attempt: number, retryState: NonNullable<FailureInfo['activity']>['retryState'], cause: FailureInfo): LocalActivityResolution {
+function failed(req: LocalActivityRequest, attempt: number, retryState: NonNullable<FailureInfo['activity']>['retryState'], cause: FailureInfo): LocalActivityResolution {
   return {
-    seq,
+    seq: req.seq,
     attempt,
     result: {
       status: 'failed',
-      failure: { failureType: 'activity', message: 'Local activity failed', activity: { activityType: '', activityId: String(seq), retryState }, cause },
+      failure: {
+        failureType: 'activity',
+        message: 'Local activity failed',
+        activity: { activityType: req.activityType, activityId: String(req.seq), retryState },
+        cause,
+      },
     },
   };
 }

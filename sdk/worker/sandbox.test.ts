@@ -152,7 +152,7 @@ describe('WorkflowSandbox.activate', () => {
     try {
       const { sandbox } = start('unawaitedActivity');
       const result = sandbox.activate(activation([{ kind: 'CancelWorkflow' }]));
-      expect(result).toEqual({ commands: [{ kind: 'CancelTimer', seq: 1 }, { kind: 'CancelWorkflow' }] });
+      expect(result).toEqual({ commands: [{ kind: 'RequestCancelActivity', seq: 1 }, { kind: 'CancelTimer', seq: 1 }, { kind: 'CancelWorkflow' }] });
       await new Promise((r) => setTimeout(r, 20));
       expect(seen).toEqual([]);
     } finally {

@@ -1,6 +1,7 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import vm from 'node:vm';
 import type { Logger } from '../../engine/logger.js';
-import type { Activation, WorkflowRunInfo } from '../../engine/protocol/activation.js';
+import type { Activation, LocalActivityRequest, QueryOutcome, WorkflowRunInfo } from '../../engine/protocol/activation.js';
 import { ERROR_CODES } from '../../engine/protocol/codes.js';
 import type { WorkflowCommand } from '../../engine/protocol/commands.js';
 import { ChronicleError } from '../../engine/protocol/errors.js';
@@ -10,7 +11,9 @@ import { BUNDLE_GLOBAL, type WorkflowBundle } from './bundler.js';
 
 /**
  * What one activation of a sandbox produced:
- * - `{ commands }`: the commands to complete the workflow task with;
+ * - `{ commands, localActivities? }`: the commands to complete the workflow task with, and
+ *   the local activities the workflow asked for, which must run (and be answered with
+ *   ResolveLocalActivity jobs in a further activation) before the task completes;
  * - `{ kind: 'WORKFLOW_ERROR', error }`: workflow code threw a plain Error (not a
  *   TemporalFailure), or failed otherwise; the workflow *task* fails and is retried, the run
  *   stays open;
@@ -19,7 +22,7 @@ import { BUNDLE_GLOBAL, type WorkflowBundle } from './bundler.js';
  * After either error the sandbox must be disposed (evicted), never activated again.
  */
 export type ActivationResult =
-  | { readonly commands: WorkflowCommand[] }
+  | { readonly commands: WorkflowCommand[]; readonly localActivities?: LocalActivityRequest[] }
   | { readonly error: FailureInfo; readonly kind: 'WORKFLOW_ERROR' | 'DEADLOCK' };
 
 export interface SandboxOptions {
@@ -41,6 +44,13 @@ export interface WorkflowSandbox {
    * @throws Error when called on a sandbox that is not `usable`.
    */
   activate(activation: Activation): ActivationResult;
+  /**
+   * Runs a query handler against the sandbox's current state (call it between activations).
+   * Never throws for workflow errors: an unknown query type, a throwing handler or a handler
+   * that ran past the deadlock timeout (which breaks the sandbox) is a `{ failure }` outcome.
+   * @throws Error when called on a sandbox that is not `usable`.
+   */
+  query(queryType: string, args: readonly unknown[]): QueryOutcome;
   /** Drops the context. Idempotent. */
   dispose(): void;
 }
@@ -81,7 +91,20 @@ export class WorkflowDeadlockError extends ChronicleError {
 const ACTIVATE_SCRIPT = new vm.Script(`${BUNDLE_GLOBAL}.activate(globalThis.__chronicleInput); delete globalThis.__chronicleInput;`, {
   filename: 'chronicle-activate.js',
 });
+const UNBLOCK_SCRIPT = new vm.Script(`${BUNDLE_GLOBAL}.unblock()`, { filename: 'chronicle-unblock.js' });
 const CONCLUDE_SCRIPT = new vm.Script(`${BUNDLE_GLOBAL}.conclude()`, { filename: 'chronicle-conclude.js' });
+const QUERY_SCRIPT = new vm.Script(
+  `(() => { const q = JSON.parse(globalThis.__chronicleInput); delete globalThis.__chronicleInput; return ${BUNDLE_GLOBAL}.query(q.queryType, JSON.stringify(q.args)); })()`,
+  { filename: 'chronicle-query.js' },
+);
+const DISPOSE_SCRIPT = new vm.Script(`${BUNDLE_GLOBAL}.dispose()`, { filename: 'chronicle-dispose.js' });
+
+/**
+ * Most rounds of "drain the microtasks, check the conditions" in one activation. Each round
+ * resolves at least one condition; workflow code that keeps creating conditions that hold at
+ * once would loop forever, so past this many rounds the activation is a deadlock.
+ */
+const MAX_UNBLOCK_ROUNDS = 10_000;
 
 /**
  * Prepares a workflow bundle for running: the bundle is compiled once (`vm.Script`) and
@@ -125,6 +148,9 @@ class VmWorkflowSandbox implements WorkflowSandbox {
     const globals = context as Record<string, unknown>;
     globals.__chronicleBootstrap = JSON.stringify({ info });
     globals.__chronicleHostLog = (level: string, message: string, attributesJson: string) => this.hostLog(level, message, attributesJson);
+    // CancellationScope.current() follows the workflow across awaits through it; verified to
+    // work across node:vm with microtaskMode 'afterEvaluate' (sdk/worker/sandbox.test.ts).
+    globals.AsyncLocalStorage = AsyncLocalStorage;
     try {
       script.runInContext(context, { timeout: timeoutMs });
     } catch (err) {
@@ -147,6 +173,15 @@ class VmWorkflowSandbox implements WorkflowSandbox {
     try {
       (context as Record<string, unknown>).__chronicleInput = JSON.stringify(activation);
       ACTIVATE_SCRIPT.runInContext(context, { timeout: this.timeoutMs });
+      // Conditions are checked again after each drain of the microtasks, until none resolves
+      // (Temporal's tryUnblockConditions loop).
+      let rounds = 0;
+      while ((UNBLOCK_SCRIPT.runInContext(context, { timeout: this.timeoutMs }) as number) > 0) {
+        if (++rounds > MAX_UNBLOCK_ROUNDS) {
+          this.broken = true;
+          return { kind: 'DEADLOCK', error: toFailureInfo(new WorkflowDeadlockError(this.timeoutMs, this.info)) };
+        }
+      }
       const outcome = JSON.parse(CONCLUDE_SCRIPT.runInContext(context, { timeout: this.timeoutMs }) as string) as ActivationOutcome;
       if ('error' in outcome) this.broken = true;
       return outcome;
@@ -157,9 +192,29 @@ class VmWorkflowSandbox implements WorkflowSandbox {
     }
   }
 
+  query(queryType: string, args: readonly unknown[]): QueryOutcome {
+    const context = this.context;
+    if (context === undefined || this.broken) {
+      throw new Error(`The sandbox of workflow run ${this.info.runId} is ${this.context ? 'broken by an earlier failure' : 'disposed'}; replay the run into a new sandbox to query it`);
+    }
+    try {
+      (context as Record<string, unknown>).__chronicleInput = JSON.stringify({ queryType, args });
+      return JSON.parse(QUERY_SCRIPT.runInContext(context, { timeout: this.timeoutMs }) as string) as QueryOutcome;
+    } catch (err) {
+      this.broken = true; // interrupted mid-handler (or the realm misbehaved): its state is unknown
+      return { failure: toFailureInfo(isTimeout(err) ? new WorkflowDeadlockError(this.timeoutMs, this.info) : err) };
+    }
+  }
+
   dispose(): void {
-    if (this.context === undefined) return;
+    const context = this.context;
+    if (context === undefined) return;
     this.context = undefined;
+    try {
+      DISPOSE_SCRIPT.runInContext(context, { timeout: this.timeoutMs });
+    } catch {
+      // a broken realm: nothing more to release
+    }
   }
 
   /** An unhandled promise rejection inside this sandbox (see `onUnhandledRejection`). */

@@ -598,7 +598,7 @@ export class Worker {
       if (requests.length === 0) return { commands };
       const resolutions = await runLocalActivities(requests, { run: run.info, activities: this.activities, identity: this.identity, log: this.log, deadline });
       this.stats.localActivitiesCompleted += resolutions.length;
-      result = run.resolveLocalActivities(resolutions, live);
+      result = run.resolveLocalActivities(resolutions);
     }
     return result;
   }

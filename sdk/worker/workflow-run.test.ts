@@ -189,7 +189,8 @@ describe('WorkflowRun: live activations, then replay in a fresh sandbox', () => 
       result: {
         first: {
           namespace: 'default', workflowId: 'order-1', runId: info.runId, workflowType: 'info', taskQueue: 'orders',
-          startTime: info.startTime, historyLength: 1, attempt: 1, unsafe: { isReplaying: false },
+          startTime: info.startTime, historyLength: 1, historySize: 0, continueAsNewSuggested: false, attempt: 1,
+          searchAttributes: {}, firstExecutionRunId: info.runId, unsafe: { isReplaying: false },
         },
         // 1 started + 1 timer + 1 completed + 1 task failed + 1 timer fired
         second: { historyLength: 5 },
@@ -251,7 +252,7 @@ describe('failures', () => {
     const result = liveTask(run, history, [started], T0);
     expect(result).toMatchObject({ kind: 'WORKFLOW_ERROR', error: { type: 'TypeError', message: 'a bug in workflow code' } });
     expect(run.usable).toBe(false);
-    expect(() => run.activate([], { timestamp: T0, historyLength: 1 })).toThrow('an earlier activation failed; dispose it and replay into a new run');
+    expect(() => run.activate([], { timestamp: T0, historyLength: 1 })).toThrow('an earlier activation (or query) failed; dispose it and replay into a new run');
     expect(history.length).toBe(1); // nothing recorded
   });
 
@@ -279,6 +280,7 @@ describe('cancellation', () => {
     const { history, started, run, info } = begin('cancellable');
     expect(commandsOf(liveTask(run, history, [started], T0)).map((c) => c.kind)).toEqual(['ScheduleActivity', 'StartTimer']);
     expect(commandsOf(liveTask(run, history, [inbox.cancelRequested('user asked')], T0 + 1))).toEqual([
+      { kind: 'RequestCancelActivity', seq: 1 }, // TRY_CANCEL, the default
       { kind: 'CancelTimer', seq: 1 },
       { kind: 'CancelWorkflow' },
     ]);
@@ -290,6 +292,7 @@ describe('cancellation', () => {
     const { history, started, run } = begin('cancellationCaught');
     commandsOf(liveTask(run, history, [started], T0));
     expect(commandsOf(liveTask(run, history, [inbox.cancelRequested()], T0 + 1))).toEqual([
+      { kind: 'RequestCancelActivity', seq: 1 },
       { kind: 'CompleteWorkflow', result: { cancelled: true, name: 'ActivityFailure', causeName: 'CancelledFailure' } },
     ]);
   });
@@ -298,6 +301,7 @@ describe('cancellation', () => {
     const { history, started, run } = begin('unawaitedActivity');
     commandsOf(liveTask(run, history, [started], T0));
     expect(commandsOf(liveTask(run, history, [inbox.cancelRequested(), inbox.activityCompleted(1, 'late')], T0 + 1))).toEqual([
+      { kind: 'RequestCancelActivity', seq: 1 },
       { kind: 'CancelTimer', seq: 1 },
       { kind: 'CancelWorkflow' },
     ]);

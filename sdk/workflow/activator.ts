@@ -1,22 +1,35 @@
-import type { Activation, ActivationJob, ActivityResolution, WorkflowRunInfo } from '../../engine/protocol/activation.js';
-import type { ScheduleActivityCommand, WorkflowCommand } from '../../engine/protocol/commands.js';
+import type { Activation, ActivationJob, LocalActivityRequest, QueryOutcome, WorkflowRunInfo } from '../../engine/protocol/activation.js';
+import { isTerminalCommand, type WorkflowCommand } from '../../engine/protocol/commands.js';
 import { PayloadNotSerializableError, UnknownWorkflowTypeError } from '../../engine/protocol/errors.js';
+import type { ParentInfo, SearchAttributeValue } from '../../engine/protocol/events.js';
 import { toFailureInfo, type FailureInfo } from '../../engine/protocol/failures.js';
 import { findNonJsonValue } from '../../engine/protocol/payloads.js';
-import type { ActivityScheduleOptions } from '../../engine/protocol/retry-policy.js';
 import {
-  ActivityFailure,
-  CancelledFailure,
-  DeterminismViolationError,
-  TemporalFailure,
-  fromFailureInfo,
-  isCancellation,
-} from './errors.js';
+  CancellationScope,
+  cancelScope,
+  createScopeStorage,
+  installCancellationScopes,
+  type ScopeStorage,
+} from './cancellation-scope.js';
+import { CancelledFailure, DeterminismViolationError, TemporalFailure, isCancellation } from './errors.js';
 import { DeterministicRandom } from './random.js';
+import { Activities } from './runtime/activities.js';
+import { Children } from './runtime/children.js';
+import { Conditions } from './runtime/conditions.js';
+import { ContinueAsNew } from './runtime/continue-as-new.js';
+import { jsonClone, type RunCore, type SeqKind } from './runtime/core.js';
+import { ExternalRequests } from './runtime/external.js';
+import { LocalActivities } from './runtime/local-activities.js';
+import { Messages } from './runtime/messages.js';
+import { Patches } from './runtime/patches.js';
+import { Timers } from './runtime/timers.js';
 
-/** What one activation produced: the commands, or the error that fails the workflow task. */
+/**
+ * What one activation produced: the commands (and the local activities the worker must run
+ * before completing the task), or the error that fails the workflow task.
+ */
 export type ActivationOutcome =
-  | { readonly commands: WorkflowCommand[] }
+  | { readonly commands: WorkflowCommand[]; readonly localActivities?: LocalActivityRequest[] }
   | { readonly error: FailureInfo; readonly kind: 'WORKFLOW_ERROR' };
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
@@ -24,15 +37,14 @@ export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error';
 /** Sends a log line to the worker's logger. Strings only: nothing of the sandbox leaks out. */
 export type HostLog = (level: LogLevel, message: string, attributesJson: string) => void;
 
-interface PendingActivity {
-  readonly activityType: string;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (error: unknown) => void;
-}
-
-interface PendingTimer {
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+/** What the StartWorkflow job told the run about itself (for `workflowInfo()`). */
+export interface StartFacts {
+  readonly parent?: ParentInfo;
+  readonly memo?: Readonly<Record<string, unknown>>;
+  readonly continuedFromExecutionRunId?: string;
+  readonly firstExecutionRunId?: string;
+  readonly workflowExecutionTimeoutMs?: number;
+  readonly workflowRunTimeoutMs?: number;
 }
 
 /** Handlers for every job kind; adding a kind to ActivationJob breaks the build until handled here. */
@@ -42,39 +54,63 @@ type WorkflowFunction = (...args: unknown[]) => unknown;
 
 /**
  * All per-run state of one workflow execution inside its sandbox: the command buffer, the
- * per-kind sequence counters, the promises waiting for activity results and timers, the
- * workflow clock and random source, and how the run ended. One instance per run, created
- * when the sandbox is; the worker reaches it only through `worker-interface.ts`.
+ * per-kind sequence counters, the scopes, the workflow clock and random source, how the run
+ * ended, and the parts that keep the pending operations of each kind (`runtime/`). One
+ * instance per run, created when the sandbox is; the worker reaches it only through
+ * `worker-interface.ts`.
  *
- * Workflow-facing APIs (proxyActivities, sleep, …) call into it through `getActivator()`.
+ * Workflow-facing APIs (proxyActivities, sleep, setHandler, …) call into it through
+ * `getActivator()`.
  */
-export class Activator {
+export class Activator implements RunCore {
   readonly info: WorkflowRunInfo;
   readonly random: DeterministicRandom;
   /** Workflow time in ms: what `Date.now()` returns. Module evaluation sees the run's start time. */
   now: number;
   isReplaying = false;
   historyLength = 0;
-  /** Set once the workflow's cancellation was requested; new cancellable operations reject with it. */
+  historySizeBytes = 0;
+  continueAsNewSuggested = false;
+  start: StartFacts = {};
+  /** The run's current search attributes (start values merged with every upsert). */
+  searchAttributes: Record<string, readonly SearchAttributeValue[]> = {};
+  /** Set once the workflow's cancellation was requested (the root scope is cancelled with it). */
   cancelRequested: CancelledFailure | undefined;
 
+  readonly rootScope: CancellationScope;
+  readonly timers = new Timers(this);
+  readonly activities = new Activities(this);
+  readonly localActivities = new LocalActivities(this);
+  readonly external = new ExternalRequests(this);
+  readonly children = new Children(this, this.external);
+  readonly messages = new Messages(this);
+  readonly conditions = new Conditions(this);
+  readonly patches = new Patches(this);
+
+  private readonly scopeStorage: ScopeStorage;
   private readonly hostLog: HostLog | undefined;
   private workflows: Readonly<Record<string, unknown>> = {};
-  private nextActivitySeq = 1;
-  private nextTimerSeq = 1;
-  private readonly activities = new Map<number, PendingActivity>();
-  private readonly timers = new Map<number, PendingTimer>();
+  private readonly seqs: Record<SeqKind, number> = { activity: 1, timer: 1, child: 1, signalExternal: 1, cancelExternal: 1, localActivity: 1 };
   private commands: WorkflowCommand[] = [];
   private started = false;
   /** A terminal command was issued; later commands are dropped, as Temporal does. */
   private closed = false;
+  private inQuery = false;
   /** A plain error escaped the workflow: the task fails and this sandbox must be evicted. */
   private taskFailure: { readonly error: unknown } | undefined;
 
   private readonly handlers: JobHandlers = {
-    StartWorkflow: (job) => this.startWorkflow(job.workflowType, job.args),
-    ResolveActivity: (job) => this.resolveActivity(job.seq, job.result),
-    FireTimer: (job) => this.fireTimer(job.seq),
+    NotifyHasPatch: (job) => this.patches.notify(job.patchId),
+    StartWorkflow: (job) => this.startWorkflow(job),
+    SignalWorkflow: (job) => this.messages.signal(job),
+    DoUpdate: (job) => this.messages.update(job),
+    ResolveActivity: (job) => this.activities.resolve(job.seq, job.result),
+    ResolveLocalActivity: (job) => this.localActivities.resolve(job.seq, job.result, job.attempt),
+    FireTimer: (job) => this.timers.fire(job.seq),
+    ResolveChildWorkflowStart: (job) => this.children.resolveStart(job.seq, job.result),
+    ResolveChildWorkflow: (job) => this.children.resolve(job.seq, job.result),
+    ResolveSignalExternalWorkflow: (job) => this.external.resolveSignal(job.seq, job.failure),
+    ResolveRequestCancelExternalWorkflow: (job) => this.external.resolveCancel(job.seq, job.failure),
     CancelWorkflow: (job) => this.cancelWorkflow(job.reason),
   };
 
@@ -83,6 +119,8 @@ export class Activator {
     this.now = info.startTime;
     this.random = new DeterministicRandom(info.runId);
     this.hostLog = hostLog;
+    this.scopeStorage = createScopeStorage();
+    this.rootScope = installCancellationScopes(this.scopeStorage, (ms) => this.timers.start(ms, CancellationScope.current(), 'CancellationScope timeout').promise);
   }
 
   /** The exports of the user's workflow module. */
@@ -91,30 +129,66 @@ export class Activator {
   }
 
   /**
-   * Applies an activation's jobs in the given order, synchronously. Promise continuations
-   * (the workflow code after each `await`) run afterwards, when the sandbox drains the
-   * microtask queue, so every job of the activation is applied before workflow code resumes.
+   * Applies an activation's jobs in the given order, synchronously, checking blocked
+   * conditions after each. Promise continuations (the workflow code after each `await`) run
+   * afterwards, when the sandbox drains the microtask queue, so every job of the activation
+   * is applied before workflow code resumes (SEMANTICS.md item 1).
    */
   activate(activation: Activation): void {
     this.now = activation.timestamp;
     this.isReplaying = activation.isReplaying;
     this.historyLength = activation.historyLength;
+    this.historySizeBytes = activation.historySizeBytes ?? 0;
+    this.continueAsNewSuggested = activation.continueAsNewSuggested ?? false;
     if (this.taskFailure) return;
     try {
       for (const job of activation.jobs) {
         (this.handlers[job.kind] as (j: ActivationJob) => void)(job);
+        if (job.kind !== 'NotifyHasPatch') this.conditions.unblock();
       }
     } catch (err) {
       this.failTask(err);
     }
   }
 
-  /** Hands the activation's commands over (and clears the buffer), or the task failure. */
+  /** Called by the host after the microtasks drained; returns how many conditions resolved (0: the activation settled). */
+  unblockConditions(): number {
+    if (this.taskFailure) return 0;
+    return this.conditions.unblock();
+  }
+
+  /**
+   * Ends the activation: rejects updates still without a handler and hands over the
+   * commands (clearing the buffer) and the local activities to run, or the task failure.
+   */
   conclude(): ActivationOutcome {
     if (this.taskFailure) return { error: toFailureInfo(this.taskFailure.error), kind: 'WORKFLOW_ERROR' };
+    this.messages.rejectBufferedUpdates();
+    const requests = this.localActivities.takeRequests();
     const commands = this.commands;
     this.commands = [];
-    return { commands };
+    return requests.length > 0 && !this.closed ? { commands, localActivities: requests } : { commands };
+  }
+
+  /**
+   * Runs a query handler against the current state. It may not issue commands (its workflow
+   * API calls throw) and changes nothing; should a command appear anyway it is dropped and the
+   * query fails.
+   */
+  query(queryType: string, args: readonly unknown[]): QueryOutcome {
+    const before = this.commands.length;
+    this.inQuery = true;
+    let outcome: QueryOutcome;
+    try {
+      outcome = this.messages.query(queryType, args);
+    } finally {
+      this.inQuery = false;
+    }
+    if (this.commands.length === before) return outcome;
+    this.commands.length = before;
+    return {
+      failure: { failureType: 'application', type: 'QueryFailed', nonRetryable: true, message: `Query handler '${queryType}' issued workflow commands; query handlers must only read workflow state` },
+    };
   }
 
   /** Records an error that fails the workflow task (not the workflow). The first one wins. */
@@ -122,44 +196,55 @@ export class Activator {
     if (!this.taskFailure) this.taskFailure = { error };
   }
 
-  scheduleActivity(activityType: string, args: readonly unknown[], options: ActivityScheduleOptions, taskQueue: string | undefined): Promise<unknown> {
-    if (this.cancelRequested) return quietly(Promise.reject(this.cancelRequested));
-    args.forEach((arg, i) => {
-      const problem = findNonJsonValue(arg, `args[${i}]`);
-      if (problem) throw new PayloadNotSerializableError(`args[${i}]`, `activity '${activityType}': ${problem}`);
-    });
-    const seq = this.nextActivitySeq++;
-    const command: ScheduleActivityCommand = {
-      kind: 'ScheduleActivity',
-      seq,
-      activityType,
-      ...(taskQueue !== undefined ? { taskQueue } : {}),
-      args: jsonClone(args) as unknown[],
-      options,
-    };
-    return quietly(
-      new Promise((resolve, reject) => {
-        this.activities.set(seq, { activityType, resolve, reject });
-        this.pushCommand(command);
-      }),
+  pushCommand(command: WorkflowCommand): void {
+    if (this.closed) return;
+    this.commands.push(command);
+    if (isTerminalCommand(command)) this.closed = true;
+  }
+
+  retractCommand(matches: (command: WorkflowCommand) => boolean): boolean {
+    const index = this.commands.findIndex(matches);
+    if (index < 0 || isTerminalCommand(this.commands[index])) return false;
+    this.commands.splice(index, 1);
+    return true;
+  }
+
+  nextSeq(kind: SeqKind): number {
+    return this.seqs[kind]++;
+  }
+
+  issued(kind: SeqKind): number {
+    return this.seqs[kind] - 1;
+  }
+
+  assertMayIssueCommands(api: string): void {
+    if (!this.inQuery) return;
+    throw new DeterminismViolationError(
+      `${api} was called from a query handler. Query handlers must be synchronous and only read workflow state: ` +
+        `no activities, timers, child workflows, signals, patches or other commands. Use an update to change state.`,
     );
   }
 
-  /** Starts a durable timer. `seq` is 0 when the workflow is already cancelled (nothing is started). */
-  startTimer(durationMs: number): { readonly seq: number; readonly promise: Promise<void> } {
-    if (this.cancelRequested) return { seq: 0, promise: quietly(Promise.reject(this.cancelRequested)) };
-    const seq = this.nextTimerSeq++;
-    const promise = new Promise<void>((resolve, reject) => {
-      this.timers.set(seq, { resolve, reject });
-      this.pushCommand({ kind: 'StartTimer', seq, durationMs });
-    });
-    return { seq, promise: quietly(promise) };
+  /**
+   * ContinueAsNew closes the run with that command; a cancellation after the workflow's
+   * cancellation was requested cancels it; any other TemporalFailure fails it; anything else
+   * (a bug: TypeError, plain Error) fails only the workflow task (SEMANTICS.md items 5–6).
+   */
+  handleWorkflowError(err: unknown): void {
+    if (this.closed) return;
+    if (err instanceof ContinueAsNew) {
+      this.pushCommand(err.command);
+    } else if (this.cancelRequested && isCancellation(err)) {
+      this.pushCommand({ kind: 'CancelWorkflow' });
+    } else if (err instanceof TemporalFailure) {
+      this.pushCommand({ kind: 'FailWorkflow', failure: toFailureInfo(err) });
+    } else {
+      this.failTask(err);
+    }
   }
 
-  /** Cancels a timer that has not fired (a CancelTimer command); its promise never settles. */
-  cancelTimer(seq: number): void {
-    if (!this.timers.delete(seq)) return;
-    this.pushCommand({ kind: 'CancelTimer', seq });
+  runInRootScope<T>(fn: () => T): T {
+    return this.scopeStorage.getStore() === undefined ? fn() : this.scopeStorage.run(this.rootScope, fn);
   }
 
   /** Routes a log line to the worker's logger; silent while replaying, so logs are not repeated. */
@@ -174,31 +259,37 @@ export class Activator {
     this.hostLog(level, message, json);
   }
 
-  private pushCommand(command: WorkflowCommand): void {
-    if (this.closed) return;
-    this.commands.push(command);
-    if (command.kind === 'CompleteWorkflow' || command.kind === 'FailWorkflow' || command.kind === 'CancelWorkflow') {
-      this.closed = true;
-    }
+  /** Releases what outlives the realm otherwise (the AsyncLocalStorage's registration in the host). */
+  dispose(): void {
+    this.scopeStorage.disable?.();
   }
 
-  private startWorkflow(workflowType: string, args: readonly unknown[]): void {
+  private startWorkflow(job: Extract<ActivationJob, { kind: 'StartWorkflow' }>): void {
     if (this.started) throw new DeterminismViolationError(`StartWorkflow received twice for run ${this.info.runId}; the history is malformed`);
-    const fn = this.workflows[workflowType];
+    const fn = this.workflows[job.workflowType];
     if (typeof fn !== 'function') {
       const known = Object.keys(this.workflows).filter((k) => typeof this.workflows[k] === 'function');
-      throw new UnknownWorkflowTypeError(workflowType, this.info.taskQueue, known);
+      throw new UnknownWorkflowTypeError(job.workflowType, this.info.taskQueue, known);
     }
     this.started = true;
+    this.start = {
+      parent: job.parent,
+      memo: job.memo,
+      continuedFromExecutionRunId: job.continuedFromExecutionRunId,
+      firstExecutionRunId: job.firstExecutionRunId,
+      workflowExecutionTimeoutMs: job.workflowExecutionTimeoutMs,
+      workflowRunTimeoutMs: job.workflowRunTimeoutMs,
+    };
+    this.searchAttributes = jsonClone({ ...(job.searchAttributes ?? {}) });
     let result: Promise<unknown>;
     try {
-      result = Promise.resolve((fn as WorkflowFunction)(...args));
+      result = Promise.resolve(this.runInRootScope(() => (fn as WorkflowFunction)(...job.args)));
     } catch (err) {
       result = Promise.reject(err);
     }
     result.then(
       (value) => this.completeWorkflow(value),
-      (err: unknown) => this.workflowThrew(err),
+      (err: unknown) => this.handleWorkflowError(err),
     );
   }
 
@@ -213,95 +304,14 @@ export class Activator {
   }
 
   /**
-   * A TemporalFailure fails the workflow; a cancellation after a cancel request cancels it;
-   * anything else (a bug: TypeError, plain Error) fails only the workflow task.
-   */
-  private workflowThrew(err: unknown): void {
-    if (this.closed) return;
-    if (this.cancelRequested && isCancellation(err)) {
-      this.pushCommand({ kind: 'CancelWorkflow' });
-    } else if (err instanceof TemporalFailure) {
-      this.pushCommand({ kind: 'FailWorkflow', failure: toFailureInfo(err) });
-    } else {
-      this.failTask(err);
-    }
-  }
-
-  private resolveActivity(seq: number, resolution: ActivityResolution): void {
-    const pending = this.activities.get(seq);
-    if (!pending) {
-      if (seq >= this.nextActivitySeq) {
-        throw new DeterminismViolationError(`Activity seq ${seq} was resolved, but this workflow has scheduled only ${this.nextActivitySeq - 1} activities`);
-      }
-      return; // already settled (cancelled by the workflow's cancellation): the late result is dropped
-    }
-    this.activities.delete(seq);
-    if (resolution.status === 'completed') {
-      pending.resolve(resolution.result);
-    } else {
-      pending.reject(activityFailure(pending.activityType, seq, resolution.failure));
-    }
-  }
-
-  private fireTimer(seq: number): void {
-    const pending = this.timers.get(seq);
-    if (!pending) {
-      if (seq >= this.nextTimerSeq) {
-        throw new DeterminismViolationError(`Timer seq ${seq} fired, but this workflow has started only ${this.nextTimerSeq - 1} timers`);
-      }
-      return; // cancelled before it fired
-    }
-    this.timers.delete(seq);
-    pending.resolve();
-  }
-
-  /**
-   * Cancels the root scope: every pending timer is cancelled (CancelTimer) and rejects with a
-   * CancelledFailure; every pending activity rejects with an ActivityFailure whose cause is
-   * that CancelledFailure. Operations started afterwards reject at once.
+   * The workflow's cancellation was requested: the root scope is cancelled, so every
+   * cancellable operation settles as its kind prescribes (timers: CancelTimer and a
+   * CancelledFailure; activities: their cancellationType; …). Operations started afterwards
+   * in cancellable scopes reject at once; non-cancellable scopes (cleanup) still run.
    */
   private cancelWorkflow(reason: string | undefined): void {
     if (this.cancelRequested || this.closed) return;
-    const cancelled = new CancelledFailure(reason ?? 'Workflow cancelled');
-    this.cancelRequested = cancelled;
-    for (const [seq, pending] of this.activities) {
-      pending.reject(new ActivityFailure('Activity task cancelled', pending.activityType, String(seq), 'CANCEL_REQUESTED', undefined, cancelled));
-    }
-    this.activities.clear();
-    for (const [seq, pending] of this.timers) {
-      this.pushCommand({ kind: 'CancelTimer', seq });
-      pending.reject(cancelled);
-    }
-    this.timers.clear();
+    this.cancelRequested = new CancelledFailure(reason ?? 'Workflow cancelled');
+    cancelScope(this.rootScope, this.cancelRequested);
   }
-}
-
-/** Builds what an activity call rejects with, filling in what only the workflow knows (its type). */
-function activityFailure(activityType: string, seq: number, failure: FailureInfo): ActivityFailure {
-  if (failure.failureType === 'activity') {
-    const cause = failure.cause ? fromFailureInfo(failure.cause) : undefined;
-    return new ActivityFailure(
-      failure.message,
-      activityType,
-      failure.activity?.activityId || String(seq),
-      failure.activity?.retryState ?? 'UNSPECIFIED',
-      undefined,
-      cause,
-    );
-  }
-  return new ActivityFailure('Activity task failed', activityType, String(seq), 'UNSPECIFIED', undefined, fromFailureInfo(failure));
-}
-
-/**
- * Marks an SDK promise as handled, so that a workflow which never awaits it (a timer or
- * activity left pending when the workflow is cancelled, say) does not report an unhandled
- * rejection to the worker process. Code that awaits it still sees the rejection.
- */
-function quietly<T>(promise: Promise<T>): Promise<T> {
-  promise.catch(() => undefined);
-  return promise;
-}
-
-function jsonClone(value: unknown): unknown {
-  return value === undefined ? undefined : JSON.parse(JSON.stringify(value));
 }

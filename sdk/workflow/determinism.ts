@@ -1,5 +1,6 @@
 import { parseDuration } from '../../engine/protocol/durations.js';
 import type { Activator, LogLevel } from './activator.js';
+import { CancellationScope } from './cancellation-scope.js';
 import { DeterminismViolationError } from './errors.js';
 
 /**
@@ -10,7 +11,8 @@ import { DeterminismViolationError } from './errors.js';
  * - `Date`: `new Date()` and `Date.now()` return the activation's workflow time; `new Date(x)`,
  *   `Date.parse`, `Date.UTC` behave normally.
  * - `Math.random`, `crypto.randomUUID`, `crypto.getRandomValues`: the run's seeded PRNG.
- * - `setTimeout`/`clearTimeout`: durable timers (StartTimer/CancelTimer commands).
+ * - `setTimeout`/`clearTimeout`: durable timers (StartTimer/CancelTimer commands) in the
+ *   current CancellationScope.
  * - `queueMicrotask`: a promise job in the sandbox's own queue.
  * - `WeakRef`, `FinalizationRegistry`: throw, because they observe garbage collection.
  * - `console.*`: the worker's logger, silent during replay.
@@ -40,7 +42,7 @@ export function installDeterministicGlobals(activator: Activator): void {
       throw new TypeError('setTimeout in a workflow needs a function callback; strings of code are not supported');
     }
     const durationMs = Math.max(1, parseDuration(delay ?? 0, 'setTimeout delay'));
-    const { seq, promise } = activator.startTimer(durationMs);
+    const { seq, promise } = activator.timers.start(durationMs, CancellationScope.current(), 'setTimeout()');
     promise.then(
       () => {
         try {
@@ -54,7 +56,7 @@ export function installDeterministicGlobals(activator: Activator): void {
     return seq;
   };
   g.clearTimeout = (handle: unknown): void => {
-    if (typeof handle === 'number' && handle > 0) activator.cancelTimer(handle);
+    if (typeof handle === 'number' && handle > 0) activator.timers.cancel(handle);
   };
 
   g.queueMicrotask = (callback: unknown): void => {

@@ -8,8 +8,11 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancelledFailure,
+  ChildWorkflowFailure,
   TemporalFailure,
+  TerminatedFailure,
   TimeoutFailure,
+  WorkflowExecutionAlreadyStartedError,
   fromFailureInfo,
   isCancellation,
 } from './errors.js';
@@ -72,6 +75,31 @@ describe('error classes', () => {
     expect(isCancellation(new ActivityFailure('x', 't', '1', 'CANCEL_REQUESTED', undefined, cancelled))).toBe(true);
     expect(isCancellation(new ActivityFailure('x', 't', '1', 'UNSPECIFIED', undefined, new Error('no')))).toBe(false);
     expect(isCancellation(new Error('Workflow cancelled'))).toBe(false);
+  });
+
+  it('ChildWorkflowFailure round-trips with its execution, type and retry state', () => {
+    const original = new ChildWorkflowFailure('default', { workflowId: 'kid', runId: 'kr' }, 'child', 'NON_RETRYABLE_FAILURE', new TerminatedFailure('ops'));
+    const info = toFailureInfo(original);
+    expect(info).toMatchObject({
+      failureType: 'childWorkflow',
+      message: 'Child Workflow execution failed',
+      childWorkflow: { namespace: 'default', workflowId: 'kid', runId: 'kr', workflowType: 'child', retryState: 'NON_RETRYABLE_FAILURE' },
+      cause: { failureType: 'terminated', message: 'ops' },
+    });
+    const rebuilt = fromFailureInfo(JSON.parse(JSON.stringify(info))) as ChildWorkflowFailure;
+    expect(rebuilt).toBeInstanceOf(ChildWorkflowFailure);
+    expect(rebuilt).toBeInstanceOf(TemporalFailure);
+    expect([rebuilt.namespace, rebuilt.execution, rebuilt.workflowType, rebuilt.retryState]).toEqual(['default', { workflowId: 'kid', runId: 'kr' }, 'child', 'NON_RETRYABLE_FAILURE']);
+    expect(rebuilt.cause).toBeInstanceOf(TerminatedFailure);
+    expect(isCancellation(rebuilt)).toBe(false);
+    expect(isCancellation(new ChildWorkflowFailure(undefined, { workflowId: 'k' }, 'c', 'CANCEL_REQUESTED', new CancelledFailure('c')))).toBe(true);
+  });
+
+  it('WorkflowExecutionAlreadyStartedError is a TemporalFailure with the stable code (it fails the workflow, not the task)', () => {
+    const err = new WorkflowExecutionAlreadyStartedError('already running', 'kid', 'child');
+    expect(err).toBeInstanceOf(TemporalFailure);
+    expect([err.name, err.code, err.workflowId, err.workflowType]).toEqual(['WorkflowExecutionAlreadyStartedError', 'CHR_WORKFLOW_ALREADY_STARTED', 'kid', 'child']);
+    expect(toFailureInfo(err)).toMatchObject({ failureType: 'application', type: 'WorkflowExecutionAlreadyStartedError', nonRetryable: true });
   });
 
   describe('across realms and bundle copies', () => {

@@ -26,7 +26,7 @@ const MAX_CAUSE_DEPTH = 20;
  * A subclass that is not branded itself falls back to the ordinary prototype check, so user
  * subclasses (`class MyFailure extends ApplicationFailure`) behave as usual.
  */
-function brand(cls: abstract new (...args: never[]) => object, name: string): void {
+export function brand(cls: abstract new (...args: never[]) => object, name: string): void {
   const mark = Symbol.for(`chronicle.error.${name}`);
   Object.defineProperty(cls.prototype, mark, { value: true, enumerable: false });
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true, enumerable: false });
@@ -264,6 +264,73 @@ export class ServerFailure extends TemporalFailure {
 }
 brand(ServerFailure, 'ServerFailure');
 
+/** Identifies one run of a workflow (Temporal's `WorkflowExecution`). */
+export interface WorkflowExecution {
+  readonly workflowId: string;
+  readonly runId?: string;
+}
+
+/**
+ * What a child workflow's `result()` (and `executeChild`) rejects with when the child did not
+ * complete: `cause` says how it ended — the child's own failure (an ApplicationFailure, say),
+ * a CancelledFailure, a TerminatedFailure or a TimeoutFailure. Thrown on from the parent, it
+ * fails the parent; `isCancellation` is true when the cause is a CancelledFailure.
+ */
+export class ChildWorkflowFailure extends TemporalFailure {
+  readonly namespace: string | undefined;
+  readonly execution: WorkflowExecution;
+  readonly workflowType: string;
+  readonly retryState: RetryState;
+
+  constructor(namespace: string | undefined, execution: WorkflowExecution, workflowType: string, retryState: RetryState, cause?: Error) {
+    super('Child Workflow execution failed', cause);
+    this.namespace = namespace;
+    this.execution = execution;
+    this.workflowType = workflowType;
+    this.retryState = retryState;
+  }
+
+  override toFailureInfo(depth = 0): FailureInfo {
+    return {
+      failureType: 'childWorkflow',
+      message: this.message,
+      stack: this.stack,
+      childWorkflow: {
+        namespace: this.namespace ?? '',
+        workflowId: this.execution.workflowId,
+        runId: this.execution.runId ?? '',
+        workflowType: this.workflowType,
+        retryState: this.retryState,
+      },
+      cause: causeInfo(this.cause, depth),
+    };
+  }
+}
+brand(ChildWorkflowFailure, 'ChildWorkflowFailure');
+
+/**
+ * `startChild`/`executeChild` rejects with this when a run with the child's workflow id is
+ * still open (Temporal's class, a TemporalFailure: left uncaught it fails the parent). Pick
+ * another `workflowId`, or catch it to attach to the running one with
+ * `getExternalWorkflowHandle(workflowId)`.
+ */
+export class WorkflowExecutionAlreadyStartedError extends TemporalFailure {
+  readonly code = ERROR_CODES.WORKFLOW_ALREADY_STARTED;
+  readonly workflowId: string;
+  readonly workflowType: string;
+
+  constructor(message: string, workflowId: string, workflowType: string) {
+    super(message);
+    this.workflowId = workflowId;
+    this.workflowType = workflowType;
+  }
+
+  override toFailureInfo(depth = 0): FailureInfo {
+    return { failureType: 'application', message: this.message, type: this.name, stack: this.stack, nonRetryable: true, cause: causeInfo(this.cause, depth) };
+  }
+}
+brand(WorkflowExecutionAlreadyStartedError, 'WorkflowExecutionAlreadyStartedError');
+
 /**
  * Workflow code did something that cannot be replayed deterministically (constructed a
  * `WeakRef`, for instance). It is a plain error, not a TemporalFailure: it fails the
@@ -291,12 +358,16 @@ export class NotInWorkflowContextError extends ChronicleError {
 brand(NotInWorkflowContextError, 'NotInWorkflowContextError');
 
 /**
- * True for a CancelledFailure, or an ActivityFailure caused by one: the errors a workflow
- * sees when its cancellation was requested. Letting such an error escape the workflow
- * function ends the run CANCELLED.
+ * True for a CancelledFailure, or an ActivityFailure or ChildWorkflowFailure caused by one:
+ * the errors a workflow sees when its cancellation was requested. Letting such an error
+ * escape the workflow function after the workflow's cancellation was requested ends the run
+ * CANCELLED.
  */
 export function isCancellation(err: unknown): boolean {
-  return err instanceof CancelledFailure || (err instanceof ActivityFailure && err.cause instanceof CancelledFailure);
+  return (
+    err instanceof CancelledFailure ||
+    ((err instanceof ActivityFailure || err instanceof ChildWorkflowFailure) && err.cause instanceof CancelledFailure)
+  );
 }
 
 /**
@@ -317,6 +388,15 @@ export function fromFailureInfo(info: FailureInfo, depth = 0): TemporalFailure {
         info.activity?.activityId,
         info.activity?.retryState ?? 'UNSPECIFIED',
         undefined,
+        cause,
+      );
+      break;
+    case 'childWorkflow':
+      failure = new ChildWorkflowFailure(
+        info.childWorkflow?.namespace || undefined,
+        { workflowId: info.childWorkflow?.workflowId ?? '', runId: info.childWorkflow?.runId || undefined },
+        info.childWorkflow?.workflowType ?? '',
+        info.childWorkflow?.retryState ?? 'UNSPECIFIED',
         cause,
       );
       break;

@@ -1,7 +1,26 @@
 // SEMANTICS.md item 13: workflow modules load outside the sandbox (clients import them).
 import { describe, expect, it } from 'vitest';
+import * as model from '../worker/__fixtures__/model.js';
 import * as workflows from '../worker/__fixtures__/workflows.js';
-import { NotInWorkflowContextError, log, proxyActivities, sleep, uuid4, workflowInfo } from './index.js';
+import {
+  CancellationScope,
+  NotInWorkflowContextError,
+  ParentClosePolicy,
+  condition,
+  continueAsNew,
+  defineSignal,
+  deprecatePatch,
+  getExternalWorkflowHandle,
+  log,
+  patched,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  uuid4,
+  workflowInfo,
+} from './index.js';
 
 function notInContext(fn: () => unknown, api: string): void {
   try {
@@ -34,6 +53,31 @@ describe('chronicle/workflow in plain Node', () => {
     notInContext(() => log.info('x'), 'log.info()');
   });
 
+  it('module-level define*, proxyLocalActivities and makeContinueAsNewFunc load; the definitions are plain data', () => {
+    expect(model.add).toEqual({ type: 'signal', name: 'add' });
+    expect(model.valuesQuery).toEqual({ type: 'query', name: 'values' });
+    expect(model.setUpdate).toEqual({ type: 'update', name: 'set' });
+    expect(JSON.parse(JSON.stringify(model.setUpdate))).toEqual({ type: 'update', name: 'set' });
+    expect(typeof model.local.echo).toBe('function');
+    expect(typeof model.nextLoop).toBe('function');
+    expect(ParentClosePolicy.PARENT_CLOSE_POLICY_TERMINATE).toBe('TERMINATE');
+    expect(() => defineSignal('')).toThrow("name: defineSignal(name) needs a non-empty string");
+    expect(() => proxyLocalActivities({ startToCloseTimeout: '1s', taskQueue: 'x' } as never)).toThrow(/^taskQueue: local activities run in the workflow's own worker/);
+  });
+
+  it('the other workflow APIs throw CHR_NOT_IN_WORKFLOW_CONTEXT when called', () => {
+    notInContext(() => setHandler(model.add, () => undefined), 'setHandler()');
+    notInContext(() => condition(() => true), 'condition()');
+    notInContext(() => CancellationScope.current(), 'CancellationScope.current()');
+    notInContext(() => new CancellationScope(), 'CancellationScope.current()');
+    notInContext(() => patched('p'), 'patched()');
+    notInContext(() => deprecatePatch('p'), 'deprecatePatch()');
+    notInContext(() => upsertSearchAttributes({}), 'upsertSearchAttributes()');
+    notInContext(() => getExternalWorkflowHandle('w'), 'getExternalWorkflowHandle()');
+    notInContext(() => continueAsNew(), 'continueAsNew()');
+    notInContext(() => model.local.echo('x'), "Calling local activity 'echo'");
+  });
+
   it('running the workflow function itself fails at its first workflow API call', async () => {
     await expect(workflows.sequential('o-1')).rejects.toThrow(NotInWorkflowContextError);
   });
@@ -61,5 +105,17 @@ describe('in a real Node process (no test runner)', () => {
       console.log(JSON.stringify({ types: Object.keys(w).filter((k) => typeof w[k] === 'function').length, code }));`;
     const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
     expect(JSON.parse(out.trim())).toEqual({ types: 21, code: 'CHR_NOT_IN_WORKFLOW_CONTEXT' });
+  });
+
+  it('imports a workflow file with module-level define*, proxyLocalActivities and makeContinueAsNewFunc', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fixture = new URL('../worker/__fixtures__/model.ts', import.meta.url).href;
+    const script = `
+      const m = await import(${JSON.stringify(fixture)});
+      let code = 'none';
+      try { m.local.echo('x'); } catch (err) { code = err.code; }
+      console.log(JSON.stringify({ signal: m.add, update: m.setUpdate, code }));`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' });
+    expect(JSON.parse(out.trim())).toEqual({ signal: { type: 'signal', name: 'add' }, update: { type: 'update', name: 'set' }, code: 'CHR_NOT_IN_WORKFLOW_CONTEXT' });
   });
 });

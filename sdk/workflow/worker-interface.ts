@@ -6,12 +6,17 @@
  *
  * Protocol, per sandbox:
  * 1. Before the bundle runs, the host sets two globals: `__chronicleBootstrap` (JSON of
- *    `{ info: WorkflowRunInfo }`) and `__chronicleHostLog` (a host function taking strings).
- *    This module takes both and deletes them, creates the run's Activator and installs the
- *    deterministic globals — all before the user's workflow module is evaluated.
+ *    `{ info: WorkflowRunInfo }`) and `__chronicleHostLog` (a host function taking strings),
+ *    and injects node's `AsyncLocalStorage` class as a global (CancellationScope tracking).
+ *    This module takes the first two and deletes them, creates the run's Activator and
+ *    installs the deterministic globals — all before the user's workflow module is evaluated.
  * 2. Per activation: `activate(activationJson)` applies the jobs; the host lets the sandbox
- *    drain its microtasks (the end of `runInContext`); `conclude()` returns the JSON of an
+ *    drain its microtasks (the end of `runInContext`); then calls `unblock()` (each call
+ *    followed by a drain) until it returns 0; then `conclude()` returns the JSON of an
  *    `ActivationOutcome`.
+ * 3. Between activations, `query(queryType, argsJson)` answers a query: JSON of a
+ *    `QueryOutcome`. It changes nothing.
+ * 4. `dispose()` before the host drops the context.
  *
  * Never imported by `index.ts`: importing it has side effects on `globalThis`.
  */
@@ -54,9 +59,24 @@ export function activate(activationJson: string): void {
   requireActivator().activate(JSON.parse(activationJson) as Activation);
 }
 
+/** Checks blocked conditions again after the microtasks drained; returns how many resolved. */
+export function unblock(): number {
+  return requireActivator().unblockConditions();
+}
+
 /** JSON of the `ActivationOutcome` of the activation just applied. */
 export function conclude(): string {
   return JSON.stringify(requireActivator().conclude());
+}
+
+/** Runs a query handler: JSON of its `QueryOutcome` (`argsJson`: JSON array of arguments). */
+export function query(queryType: string, argsJson: string): string {
+  return JSON.stringify(requireActivator().query(String(queryType), JSON.parse(argsJson) as unknown[]));
+}
+
+/** Releases what the run holds outside its realm. The sandbox is not used afterwards. */
+export function dispose(): void {
+  activator?.dispose();
 }
 
 function requireActivator(): Activator {

@@ -77,3 +77,28 @@ describe('splitHistory', () => {
     expect(() => splitHistory(h)).toThrow('history[1]: event ids must increase; event 1 follows event 1');
   });
 });
+
+describe('splitHistory: the programming model', () => {
+  it('knows the new inputs and command events; engine events (timed out) are skipped; inbox-only events are refused', () => {
+    const h = history(
+      ['WorkflowExecutionStarted'], // 1
+      ['WorkflowExecutionSignaled', { signalName: 's', args: [] }], // 2
+      ['MarkerRecorded', { markerName: 'core_patch', details: {} }], // 3
+      ['StartChildWorkflowExecutionInitiated', { seq: 1 }], // 4
+      ['WorkflowExecutionUpdateAccepted', { updateId: 'u' }], // 5
+      ['WorkflowTaskCompleted'], // 6
+      ['ChildWorkflowExecutionStarted', { seq: 1 }], // 7
+      ['ExternalWorkflowExecutionSignaled', { seq: 1 }], // 8
+      ['WorkflowExecutionContinuedAsNew'], // 9
+      ['WorkflowTaskCompleted'], // 10
+      ['WorkflowExecutionTimedOut'], // 11
+    );
+    const { batches, openInputs } = splitHistory(h);
+    expect(batches.map((b) => [ids(b.inputs), ids(b.commandEvents), b.completed.eventId])).toEqual([
+      [[1, 2], [3, 4, 5], 6],
+      [[7, 8], [9], 10],
+    ]);
+    expect(openInputs).toEqual([]);
+    expect(() => splitHistory(history(['WorkflowExecutionStarted'], ['WorkflowExecutionUpdateAdmitted']))).toThrow('unexpected event type WorkflowExecutionUpdateAdmitted');
+  });
+});

@@ -1,14 +1,27 @@
 import { InvalidArgumentError } from '../../../engine/protocol/errors.js';
-import { COMMAND_EVENT_TYPES, INBOX_EVENT_TYPES, type EventType, type HistoryEvent, type HistoryEventOf } from '../../../engine/protocol/events.js';
+import {
+  COMMAND_EVENT_TYPES,
+  ENGINE_EVENT_TYPES,
+  INBOX_EVENT_TYPES,
+  type EventType,
+  type HistoryEvent,
+  type HistoryEventOf,
+} from '../../../engine/protocol/events.js';
 
 /**
  * One workflow task as the history recorded it: the input events it saw, the events of the
  * commands it produced, and the WorkflowTaskCompleted that closed it.
  */
 export interface HistoryBatch {
-  /** WorkflowExecutionStarted (first batch only), activity results, timer firings, cancel requests. */
+  /**
+   * WorkflowExecutionStarted (first batch only), then what arrived through the inbox:
+   * activity and child results, timer firings, signals, cancel requests, … (INBOX_EVENT_TYPES).
+   */
   readonly inputs: readonly HistoryEvent[];
-  /** ActivityTaskScheduled, TimerStarted, TimerCanceled, WorkflowExecution{Completed,Failed,Canceled}, in order. */
+  /**
+   * The events of the commands the task produced, in order (COMMAND_EVENT_TYPES): scheduled
+   * activities, timers, markers, accepted and completed updates, the terminal event, …
+   */
   readonly commandEvents: readonly HistoryEvent[];
   readonly completed: HistoryEventOf<'WorkflowTaskCompleted'>;
 }
@@ -22,14 +35,16 @@ export interface SplitHistory {
 
 const INPUT_TYPES: ReadonlySet<EventType> = new Set<EventType>(['WorkflowExecutionStarted', ...INBOX_EVENT_TYPES]);
 const COMMAND_TYPES: ReadonlySet<EventType> = new Set<EventType>(COMMAND_EVENT_TYPES);
-/** Appended between batches by the engine; they carry nothing the workflow sees. */
-const IGNORED_TYPES: ReadonlySet<EventType> = new Set<EventType>(['WorkflowTaskFailed', 'WorkflowExecutionTerminated']);
+/** Appended between batches by the engine (task failures, terminations, timeouts); they carry nothing the workflow sees. */
+const IGNORED_TYPES: ReadonlySet<EventType> = new Set<EventType>(ENGINE_EVENT_TYPES);
 
 /**
  * Splits a history into the batches the original execution saw. PURE.
  *
  * Within a batch inputs precede command events (the engine appends them in that order in one
- * transaction); WorkflowTaskFailed and WorkflowExecutionTerminated are skipped.
+ * transaction); engine events (WorkflowTaskFailed, WorkflowExecutionTerminated,
+ * WorkflowExecutionTimedOut) are skipped. Inbox-only events (WorkflowExecutionUpdateAdmitted)
+ * never appear in a history and are refused.
  *
  * @throws InvalidArgumentError (field `history[i]`) when the history is not one the engine
  *   writes: ids not increasing, no WorkflowExecutionStarted first, an input event after a

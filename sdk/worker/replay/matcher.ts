@@ -9,6 +9,11 @@ export interface RecordedCommand {
   readonly eventType: string;
   readonly seq?: number;
   readonly activityType?: string;
+  readonly workflowType?: string;
+  readonly signalName?: string;
+  readonly markerName?: string;
+  readonly patchId?: string;
+  readonly updateId?: string;
 }
 
 /** A produced command, reduced to what replay compares. */
@@ -16,6 +21,11 @@ export interface ProducedCommand {
   readonly kind: WorkflowCommand['kind'];
   readonly seq?: number;
   readonly activityType?: string;
+  readonly workflowType?: string;
+  readonly signalName?: string;
+  readonly markerName?: string;
+  readonly patchId?: string;
+  readonly updateId?: string;
 }
 
 /**
@@ -59,68 +69,129 @@ export interface MatchOptions {
 }
 
 /**
- * Checks one replayed activation: the produced commands must equal the recorded command
- * events one by one, by kind, seq and (for activities) activity type. Arguments, options and
- * timer durations are not compared (as in Temporal): changing them is a compatible change.
- * PURE.
+ * Checks one replayed workflow task: the produced commands must equal the recorded command
+ * events one by one, by kind and by what identifies them: seq (and activity type, child
+ * workflow type, signal name) for operations; marker name and patch id or seq for markers;
+ * update id for updates. Arguments, options, timer durations, marker and search-attribute
+ * contents are not compared (as in Temporal): changing them is a compatible change. PURE.
  *
- * @throws NonDeterminismError at the first difference (a different kind/seq/type, a missing
+ * RejectUpdate records nothing and is not compared. A recorded *deprecated* `core_patch`
+ * marker that the code did not produce is skipped (plan §10): code that dropped the
+ * `deprecatePatch` call still replays histories that recorded it.
+ *
+ * @throws NonDeterminismError at the first difference (a different command, a missing
  *   or an extra command).
  */
 export function matchCommands(produced: readonly WorkflowCommand[], recorded: readonly HistoryEvent[], options: MatchOptions = {}): void {
-  const n = Math.max(produced.length, recorded.length);
-  for (let i = 0; i < n; i++) {
-    const p = i < produced.length ? summarizeProduced(produced[i]) : undefined;
-    const r = i < recorded.length ? summarizeRecorded(recorded[i]) : undefined;
-    if (p && r && same(p, r)) continue;
-    const eventId = r?.eventId ?? options.extraCommandEventId ?? (recorded.length > 0 ? recorded[recorded.length - 1].eventId + 1 : 0);
-    throw new NonDeterminismError(eventId, r, p);
+  const made = produced.filter((c) => COMMAND_EVENT[c.kind] !== null).map(summarizeProduced);
+  let p = 0;
+  let r = 0;
+  while (p < made.length || r < recorded.length) {
+    const want = r < recorded.length ? summarizeRecorded(recorded[r]) : undefined;
+    const got = p < made.length ? made[p] : undefined;
+    if (got && want && same(got, want)) {
+      p++;
+      r++;
+      continue;
+    }
+    if (want && isDeprecatedPatchMarker(recorded[r])) {
+      r++;
+      continue;
+    }
+    const eventId = want?.eventId ?? options.extraCommandEventId ?? (recorded.length > 0 ? recorded[recorded.length - 1].eventId + 1 : 0);
+    throw new NonDeterminismError(eventId, want, got);
   }
 }
 
+const COMPARED = ['seq', 'activityType', 'workflowType', 'signalName', 'markerName', 'patchId', 'updateId'] as const;
+
 function same(p: ProducedCommand, r: RecordedCommand): boolean {
-  return COMMAND_EVENT[p.kind] === r.eventType && p.seq === r.seq && p.activityType === r.activityType;
+  return COMMAND_EVENT[p.kind] === r.eventType && COMPARED.every((key) => p[key] === r[key]);
+}
+
+function isDeprecatedPatchMarker(event: HistoryEvent): boolean {
+  return event.eventType === 'MarkerRecorded' && event.attributes.markerName === 'core_patch' && event.attributes.details.deprecated === true;
+}
+
+/** What identifies a marker: a patch by its id, a local activity (and any other marker) by its seq. */
+function markerKey(markerName: string, details: Readonly<Record<string, unknown>>): Pick<ProducedCommand, 'markerName' | 'patchId' | 'seq' | 'activityType'> {
+  if (markerName === 'core_patch') return { markerName, patchId: String(details.patchId) };
+  return {
+    markerName,
+    ...(typeof details.seq === 'number' ? { seq: details.seq } : {}),
+    ...(typeof details.activityType === 'string' ? { activityType: details.activityType } : {}),
+  };
 }
 
 export function summarizeProduced(command: WorkflowCommand): ProducedCommand {
+  const kind = command.kind;
   switch (command.kind) {
     case 'ScheduleActivity':
-      return { kind: command.kind, seq: command.seq, activityType: command.activityType };
+      return { kind, seq: command.seq, activityType: command.activityType };
+    case 'StartChildWorkflow':
+      return { kind, seq: command.seq, workflowType: command.workflowType };
+    case 'SignalExternalWorkflow':
+      return { kind, seq: command.seq, signalName: command.signalName };
+    case 'RequestCancelActivity':
     case 'StartTimer':
     case 'CancelTimer':
-      return { kind: command.kind, seq: command.seq };
+    case 'RequestCancelExternalWorkflow':
+      return { kind, seq: command.seq };
+    case 'RecordMarker':
+      return { kind, ...markerKey(command.markerName, command.details) };
+    case 'AcceptUpdate':
+    case 'RejectUpdate':
+    case 'CompleteUpdate':
+      return { kind, updateId: command.updateId };
+    case 'UpsertSearchAttributes':
     case 'CompleteWorkflow':
     case 'FailWorkflow':
     case 'CancelWorkflow':
-      return { kind: command.kind };
+    case 'ContinueAsNew':
+      return { kind };
     default:
       return assertNever(command, 'command');
   }
 }
 
 export function summarizeRecorded(event: HistoryEvent): RecordedCommand {
+  const base = { eventId: event.eventId, eventType: event.eventType };
   switch (event.eventType) {
     case 'ActivityTaskScheduled':
-      return { eventId: event.eventId, eventType: event.eventType, seq: event.attributes.seq, activityType: event.attributes.activityType };
+      return { ...base, seq: event.attributes.seq, activityType: event.attributes.activityType };
+    case 'StartChildWorkflowExecutionInitiated':
+      return { ...base, seq: event.attributes.seq, workflowType: event.attributes.workflowType };
+    case 'SignalExternalWorkflowExecutionInitiated':
+      return { ...base, seq: event.attributes.seq, signalName: event.attributes.signalName };
+    case 'ActivityTaskCancelRequested':
     case 'TimerStarted':
     case 'TimerCanceled':
-      return { eventId: event.eventId, eventType: event.eventType, seq: event.attributes.seq };
+    case 'RequestCancelExternalWorkflowExecutionInitiated':
+      return { ...base, seq: event.attributes.seq };
+    case 'MarkerRecorded':
+      return { ...base, ...markerKey(event.attributes.markerName, event.attributes.details) };
+    case 'WorkflowExecutionUpdateAccepted':
+    case 'WorkflowExecutionUpdateCompleted':
+      return { ...base, updateId: event.attributes.updateId };
     default:
-      return { eventId: event.eventId, eventType: event.eventType };
+      return base;
   }
 }
 
-function args(seq: number | undefined, activityType: string | undefined): string {
+function describeFields(c: Omit<ProducedCommand, 'kind'>): string {
   const parts: string[] = [];
-  if (seq !== undefined) parts.push(`seq ${seq}`);
-  if (activityType !== undefined) parts.push(`'${activityType}'`);
+  if (c.markerName !== undefined) parts.push(c.markerName);
+  if (c.patchId !== undefined) parts.push(`patch '${c.patchId}'`);
+  if (c.seq !== undefined) parts.push(`seq ${c.seq}`);
+  for (const name of [c.activityType, c.workflowType, c.signalName]) if (name !== undefined) parts.push(`'${name}'`);
+  if (c.updateId !== undefined) parts.push(`update '${c.updateId}'`);
   return parts.length ? `(${parts.join(', ')})` : '';
 }
 
 function describeRecorded(r: RecordedCommand): string {
-  return `${r.eventType}${args(r.seq, r.activityType)}`;
+  return `${r.eventType}${describeFields(r)}`;
 }
 
 function describeProduced(p: ProducedCommand): string {
-  return `${p.kind}${args(p.seq, p.activityType)}`;
+  return `${p.kind}${describeFields(p)}`;
 }

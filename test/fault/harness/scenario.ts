@@ -100,8 +100,8 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<v
       taskQueue,
       report,
       elapsed: () => Date.now() - t0,
-      result: (handle, deadlineMs) =>
-        handle.result({ signal: AbortSignal.timeout(deadlineMs) }).catch((err: unknown) => {
+      result: <R,>(handle: WorkflowHandle<R>, deadlineMs: number) =>
+        handle.result<R>({ signal: AbortSignal.timeout(deadlineMs) }).catch((err: unknown) => {
           if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') {
             throw new Error(`workflow ${handle.workflowId} did not close within ${deadlineMs} ms (CHAOS_SEED=${seed})`);
           }
