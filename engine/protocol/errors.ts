@@ -79,6 +79,19 @@ export class WorkflowExecutionAlreadyStartedError extends ChronicleError {
     this.runId = runId;
   }
 }
+// One error, two classes: this one (client and engine side) and the workflow sandbox's
+// TemporalFailure of the same name (startChild). Both carry the same registry-symbol brand,
+// and each answers `instanceof` by it, so either class recognises the other's instances.
+{
+  const mark = Symbol.for('chronicle.error.WorkflowExecutionAlreadyStartedError');
+  Object.defineProperty(WorkflowExecutionAlreadyStartedError.prototype, mark, { value: true, enumerable: false });
+  Object.defineProperty(WorkflowExecutionAlreadyStartedError, Symbol.hasInstance, {
+    value(this: unknown, instance: unknown): boolean {
+      if (this !== WorkflowExecutionAlreadyStartedError) return Function.prototype[Symbol.hasInstance].call(this, instance);
+      return typeof instance === 'object' && instance !== null && (instance as Record<symbol, unknown>)[mark] === true;
+    },
+  });
+}
 
 export class WorkflowNotRunningError extends ChronicleError {
   readonly workflowId: string;

@@ -71,3 +71,15 @@ describe('one set of classes for chronicle/client, chronicle/workflow and chroni
     expect(client.WorkflowUpdateStage).toEqual({ ADMITTED: 'ADMITTED', ACCEPTED: 'ACCEPTED', COMPLETED: 'COMPLETED' });
   });
 });
+
+describe('WorkflowExecutionAlreadyStartedError, client and workflow classes', () => {
+  it('each class recognises the other one’s instances (startChild in a workflow, start in a client)', async () => {
+    const { WorkflowExecutionAlreadyStartedError: FromClient } = await import('./index.js');
+    const { WorkflowExecutionAlreadyStartedError: FromWorkflow } = await import('../workflow/index.js');
+    const client = new FromClient('order-1', 'order', 'run-1');
+    const workflow = new FromWorkflow('already started', 'order-1', 'order');
+    expect(client).toBeInstanceOf(FromWorkflow);
+    expect(workflow).toBeInstanceOf(FromClient);
+    expect(new Error('other')).not.toBeInstanceOf(FromClient);
+  });
+});

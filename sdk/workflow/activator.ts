@@ -95,7 +95,8 @@ export class Activator implements RunCore {
   private started = false;
   /** A terminal command was issued; later commands are dropped, as Temporal does. */
   private closed = false;
-  private inQuery = false;
+  /** Set while read-only code runs (a query handler, an update validator): what it is, for errors. */
+  private readOnly: string | undefined;
   /** A plain error escaped the workflow: the task fails and this sandbox must be evicted. */
   private taskFailure: { readonly error: unknown } | undefined;
 
@@ -177,13 +178,7 @@ export class Activator implements RunCore {
    */
   query(queryType: string, args: readonly unknown[]): QueryOutcome {
     const before = this.commands.length;
-    this.inQuery = true;
-    let outcome: QueryOutcome;
-    try {
-      outcome = this.messages.query(queryType, args);
-    } finally {
-      this.inQuery = false;
-    }
+    const outcome = this.runReadOnly('a query handler', () => this.messages.query(queryType, args));
     if (this.commands.length === before) return outcome;
     this.commands.length = before;
     return {
@@ -202,13 +197,6 @@ export class Activator implements RunCore {
     if (isTerminalCommand(command)) this.closed = true;
   }
 
-  retractCommand(matches: (command: WorkflowCommand) => boolean): boolean {
-    const index = this.commands.findIndex(matches);
-    if (index < 0 || isTerminalCommand(this.commands[index])) return false;
-    this.commands.splice(index, 1);
-    return true;
-  }
-
   nextSeq(kind: SeqKind): number {
     return this.seqs[kind]++;
   }
@@ -218,11 +206,22 @@ export class Activator implements RunCore {
   }
 
   assertMayIssueCommands(api: string): void {
-    if (!this.inQuery) return;
+    if (this.readOnly === undefined) return;
     throw new DeterminismViolationError(
-      `${api} was called from a query handler. Query handlers must be synchronous and only read workflow state: ` +
-        `no activities, timers, child workflows, signals, patches or other commands. Use an update to change state.`,
+      `${api} was called from ${this.readOnly}. Query handlers and update validators must be synchronous and only read ` +
+        `workflow state: no activities, timers, child workflows, signals, patches or other commands. ` +
+        `Change state in an update handler or a signal handler instead.`,
     );
+  }
+
+  runReadOnly<T>(what: string, fn: () => T): T {
+    const previous = this.readOnly;
+    this.readOnly = what;
+    try {
+      return fn();
+    } finally {
+      this.readOnly = previous;
+    }
   }
 
   /**

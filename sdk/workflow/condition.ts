@@ -9,8 +9,11 @@ import { getActivator } from './context.js';
  * workflow code ran, until it holds.
  *
  * With a `timeout`, resolves `true` when `fn` held first and `false` when the timeout (a
- * durable timer) fired first; the timer is cancelled (CancelTimer) when `fn` wins. Belongs to
- * the current CancellationScope: cancelling it rejects with a `CancelledFailure`.
+ * durable timer) fired first; the timer is cancelled (CancelTimer) when `fn` wins. The timer
+ * runs in its own cancellable scope, as in Temporal; `condition(fn, 0)` waits 1 ms (Temporal's
+ * behaviour since 1.5; Chronicle has no pre-1.5 histories to keep). A timer started and
+ * cancelled in the same activation is recorded (Temporal Core would elide the pair). Belongs
+ * to the current CancellationScope: cancelling it rejects with a `CancelledFailure`.
  *
  * @example
  * setHandler(approve, () => void (approved = true));

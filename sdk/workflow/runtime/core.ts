@@ -17,17 +17,15 @@ export interface RunCore {
   readonly isReplaying: boolean;
   /** Buffers a command for this activation (dropped once a terminal command was issued). */
   pushCommand(command: WorkflowCommand): void;
-  /**
-   * Takes back a command of this activation that was not handed over yet (the first one
-   * `matches` accepts); false when there is none. Deterministic: replay retracts the same.
-   */
-  retractCommand(matches: (command: WorkflowCommand) => boolean): boolean;
+
   /** The next sequence number of a kind (1, 2, 3…). */
   nextSeq(kind: SeqKind): number;
   /** How many sequence numbers of a kind were handed out. */
   issued(kind: SeqKind): number;
-  /** Throws when a command may not be issued now (inside a query handler). */
+  /** Throws when a command may not be issued now (inside a query handler or an update validator). */
   assertMayIssueCommands(api: string): void;
+  /** Runs `fn` in which workflow APIs that issue commands throw; `what` names it for the error ('a query handler'). */
+  runReadOnly<T>(what: string, fn: () => T): T;
   /** Fails the workflow task (not the workflow) with this error. */
   failTask(error: unknown): void;
   /**

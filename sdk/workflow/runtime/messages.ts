@@ -147,7 +147,7 @@ export class Messages {
     const entry = this.updates.get(job.name)!;
     if (job.runValidator && entry.validator) {
       try {
-        const verdict = this.core.runInRootScope(() => entry.validator!(...job.args));
+        const verdict = this.core.runReadOnly('an update validator', () => this.core.runInRootScope(() => entry.validator!(...job.args)));
         // An async validator's rejection is not a rejection of the update (as in Temporal).
         if (isThenable(verdict)) (verdict as Promise<unknown>).then(undefined, () => undefined);
       } catch (err) {

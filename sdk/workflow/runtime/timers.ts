@@ -35,16 +35,17 @@ export class Timers {
   }
 
   /**
-   * Cancels a timer that has not fired; its promise never settles. False when it was not
-   * pending. A timer started in this same activation is simply not started (its StartTimer
-   * is taken back, as Temporal Core elides such a pair); an older one gets a CancelTimer.
+   * Cancels a timer that has not fired (CancelTimer); its promise never settles. False when
+   * it was not pending. Unlike Temporal Core, a timer started and cancelled in the same
+   * activation is recorded as both commands (the engine never fires it): histories already
+   * hold such pairs, and eliding them now would make those histories non-deterministic.
    */
   cancel(seq: number): boolean {
     const pending = this.pending.get(seq);
     if (!pending) return false;
     this.pending.delete(seq);
     pending.unsubscribe();
-    if (!this.core.retractCommand((c) => c.kind === 'StartTimer' && c.seq === seq)) this.core.pushCommand({ kind: 'CancelTimer', seq });
+    this.core.pushCommand({ kind: 'CancelTimer', seq });
     return true;
   }
 
