@@ -16,6 +16,9 @@ import type {
   WorkflowTaskFailure,
 } from './protocol/index.js';
 
+/** Temporal's search attribute types. */
+export type SearchAttributeType = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+
 /** Status names as Temporal's. */
 export type WorkflowExecutionStatus =
   | 'RUNNING'
@@ -331,6 +334,17 @@ export interface Engine {
 
   /** How many runs match a list filter. */
   countWorkflows(query?: string): Promise<number>;
+
+  /**
+   * Declares search attributes in this namespace (Temporal's `operatorService.addSearchAttributes`):
+   * a name must be declared with its type before starts, upserts and list filters may use it.
+   * Declaring a name again with the same type is a no-op; with another type it is an
+   * InvalidArgumentError (nothing changes).
+   */
+  addSearchAttributes(attributes: Readonly<Record<string, SearchAttributeType>>): Promise<void>;
+
+  /** The declared search attributes of this namespace and their types. */
+  listSearchAttributes(): Promise<Readonly<Record<string, SearchAttributeType>>>;
 
   /** Claims up to `maxTasks` workflow tasks of a queue, waiting up to `waitMs` for one. */
   pollWorkflowTasks(req: PollWorkflowTasksRequest): Promise<WorkflowTask[]>;

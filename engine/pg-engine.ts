@@ -31,6 +31,7 @@ import type {
   WorkflowDescription,
   WorkflowOutcome,
   WorkflowRef,
+  SearchAttributeType,
 } from './engine.js';
 import { InvalidArgumentError } from './errors.js';
 import * as executions from './executions.js';
@@ -54,6 +55,7 @@ import { resolveLimits, type LimitSettings } from './limits.js';
 import { Notifier } from './notifier.js';
 import * as runTimeouts from './run-timeouts.js';
 import { Queries, reapQueryTasks } from './queries.js';
+import * as searchAttributes from './search-attributes.js';
 import * as signals from './signals.js';
 import { Updates } from './updates.js';
 import * as visibility from './visibility/list-workflows.js';
@@ -323,6 +325,14 @@ export class PgEngine implements Engine {
   async terminateWorkflow(ref: WorkflowRef, options: { reason?: string; identity?: string } = {}): Promise<void> {
     const notes = await executions.terminateExecution(this.db, this.namespace, ref, options);
     this.notifier.send(notes);
+  }
+
+  addSearchAttributes(attributes: Readonly<Record<string, SearchAttributeType>>): Promise<void> {
+    return searchAttributes.addSearchAttributes(this.db, this.namespace, attributes);
+  }
+
+  async listSearchAttributes(): Promise<Readonly<Record<string, SearchAttributeType>>> {
+    return Object.fromEntries(await searchAttributes.getSearchAttributeTypes(this.db, this.namespace));
   }
 
   // ---- messages and visibility (engine/signals.ts, queries.ts, updates.ts, visibility/) ----

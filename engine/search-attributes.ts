@@ -6,7 +6,8 @@ import type { SearchAttributes, SearchAttributeValue } from './protocol/index.js
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** Temporal's search attribute types (chronicle.search_attribute_types.type). */
-export type SearchAttributeType = 'Keyword' | 'Text' | 'Int' | 'Double' | 'Bool' | 'Datetime' | 'KeywordList';
+import type { SearchAttributeType } from './engine.js';
+export type { SearchAttributeType };
 
 export const SEARCH_ATTRIBUTE_TYPES: readonly SearchAttributeType[] = ['Keyword', 'Text', 'Int', 'Double', 'Bool', 'Datetime', 'KeywordList'];
 

@@ -12,11 +12,11 @@
 -- ancestors to descendants and a parent closing while its child closes cannot deadlock
 -- (measured before this rule: 2 deadlocks in 8 such races, each costing deadlock_timeout,
 -- 1 s). Runs acting on each other otherwise (two runs signalling each other at the same
--- instant) can still deadlock; Postgres detects it within deadlock_timeout and aborts one
--- transaction, which rolled back entirely, and the engine retries it
--- (engine/deadlock-retry.ts). Locking every involved run in one global order up front would
--- need the targets before the lock that decides them (an open run can close and be
--- replaced meanwhile).
+-- instant: 4 deadlocks in 6 such races in test/engine/commands.test.ts) still can;
+-- Postgres detects it within deadlock_timeout and aborts one transaction, which rolled back
+-- entirely, and the engine retries it (engine/deadlock-retry.ts). Locking every involved
+-- run in one global order up front would need the targets before the lock that decides
+-- them (an open run can close and be replaced meanwhile).
 --
 -- The functions that commit synchronously return their notifications instead of sending
 -- them (see 0002); so do the new ones.
@@ -490,7 +490,8 @@ DROP FUNCTION chronicle.record_workflow_task(chronicle.executions, jsonb, intege
 --   past either is not recorded; the run is terminated instead (WorkflowExecutionTerminated
 --   with the limit in the reason, identity 'chronicle-limits').
 -- Effects on other rows and runs happen before the close, so the close sees children started
--- by the same batch (and applies their parent close policy) and updates completed by it.
+-- by the same batch (and applies their parent close policy) and updates completed by it, and
+-- before the run's own row changes status.
 CREATE FUNCTION chronicle.record_workflow_task(
   ex chronicle.executions, p_inputs jsonb, p_attempt integer, p_identity text, p_workflow_time bigint,
   p_command_events jsonb, p_activities jsonb, p_timers jsonb, p_canceled_timers integer[], p_close jsonb, p_eager_max integer,
@@ -559,6 +560,18 @@ BEGIN
   SELECT ex.run_id, ex.next_event_id + o - 1, e->>'eventType', e->'attributes'
   FROM jsonb_array_elements(all_events) WITH ORDINALITY AS x(e, o);
 
+  -- Effects on other rows and runs, while this run is still RUNNING (so that a child given
+  -- this run's own workflow id is refused, as a start would be).
+  IF p_effects ? 'updates' THEN
+    notes := notes || chronicle.apply_update_commands(ex, p_effects->'updates');
+  END IF;
+  IF p_effects ? 'children' THEN
+    notes := notes || chronicle.start_children(ex, p_effects->'children');
+  END IF;
+  IF p_effects ? 'signals' OR p_effects ? 'cancels' THEN
+    notes := notes || chronicle.apply_external_commands(ex, p_identity, p_effects->'signals', p_effects->'cancels');
+  END IF;
+
   -- One UPDATE of the run row whatever the batch holds (a HOT update when it stays open).
   UPDATE chronicle.executions x
   SET next_event_id = completed + 1, last_completed_event_id = completed,
@@ -571,16 +584,6 @@ BEGIN
       closed_at = CASE WHEN closing THEN now() ELSE x.closed_at END
   WHERE x.run_id = ex.run_id
   RETURNING x.search_attributes INTO current_attributes;
-
-  IF p_effects ? 'updates' THEN
-    notes := notes || chronicle.apply_update_commands(ex, p_effects->'updates');
-  END IF;
-  IF p_effects ? 'children' THEN
-    notes := notes || chronicle.start_children(ex, p_effects->'children');
-  END IF;
-  IF p_effects ? 'signals' OR p_effects ? 'cancels' THEN
-    notes := notes || chronicle.apply_external_commands(ex, p_identity, p_effects->'signals', p_effects->'cancels');
-  END IF;
 
   IF closing THEN
     IF new_run IS NOT NULL THEN

@@ -25,7 +25,7 @@ export interface BundleOptions {
   readonly workflowsPath: string;
 }
 
-/** The global a bundle defines: `{ activate, unblock, conclude, query, dispose, workflowTypes }` of worker-interface.ts. */
+/** The global a bundle defines: `{ activate, unblock, conclude, query, workflowTypes }` of worker-interface.ts. */
 export const BUNDLE_GLOBAL = '__chronicleWorkflowBundle';
 
 /** Bundling failed: a forbidden import (CHR_WORKFLOW_BUNDLE_FORBIDDEN_IMPORT) or anything else (CHR_WORKFLOW_BUNDLE_FAILED). */
@@ -78,7 +78,6 @@ export async function bundleWorkflowCode(options: BundleOptions): Promise<Workfl
     `export const unblock = runtime.unblock;`,
     `export const conclude = runtime.conclude;`,
     `export const query = runtime.query;`,
-    `export const dispose = runtime.dispose;`,
     `export const workflowTypes = runtime.workflowTypes;`,
   ].join('\n');
 

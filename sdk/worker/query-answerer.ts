@@ -14,6 +14,8 @@ export interface QueryAnswererOptions {
    * completed workflow task and nothing else is using it; undefined otherwise.
    */
   readonly idleCachedRun: (runId: string) => WorkflowRun | undefined;
+  /** Drops a cached run a query broke (its handler ran past the deadlock timeout). */
+  readonly evict: (runId: string) => void;
 }
 
 /**
@@ -39,7 +41,11 @@ export class QueryAnswerer {
 
   private async evaluate(task: QueryTask): Promise<QueryOutcome> {
     const cached = this.opts.idleCachedRun(task.runId);
-    if (cached) return cached.query(task.queryType, task.args);
+    if (cached) {
+      const outcome = cached.query(task.queryType, task.args);
+      if (!cached.usable) this.opts.evict(task.runId);
+      return outcome;
+    }
     const history = await fetchFullHistory(this.opts.engine, { workflowId: task.workflowId, runId: task.runId });
     this.replays++;
     const run = WorkflowRun.create(this.opts.sandboxes, runInfo(task, history));

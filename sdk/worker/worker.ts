@@ -132,7 +132,7 @@ export class Worker {
     this.actSlots = new Slots(options.maxConcurrentActivityTaskExecutions ?? 100);
     this.querySlots = new Slots(options.maxConcurrentQueryExecutions ?? 8);
     this.queries = this.sandboxes
-      ? new QueryAnswerer({ engine, sandboxes: this.sandboxes, log: this.log, idleCachedRun: (runId) => this.idleCachedRun(runId) })
+      ? new QueryAnswerer({ engine, sandboxes: this.sandboxes, log: this.log, idleCachedRun: (runId) => this.idleCachedRun(runId), evict: (runId) => this.cache.take(runId)?.dispose() })
       : undefined;
     this.graceMs = parseDuration(options.shutdownGraceTime ?? '10s', 'shutdownGraceTime');
     this.activities = registeredActivities(options.activities);

@@ -1,7 +1,7 @@
 // CancellationScope and activity cancellation types through WorkflowRun (SEMANTICS.md items 6–7).
 import { describe, expect, it } from 'vitest';
 import { T0, useFixture } from './__fixtures__/harness.js';
-import { commandsOf, inbox, liveTask } from './__fixtures__/history.js';
+import { commandsOf, inbox, liveTask, runInfo } from './__fixtures__/history.js';
 
 const { begin, fresh } = useFixture('model.ts');
 
@@ -73,6 +73,22 @@ describe('CancellationScope', () => {
       },
     ]);
     expect(fresh(info).replay(history.events).replayedBatches).toBe(4);
+  });
+
+  it('two runs interleaved keep their own scopes (the async-context storage is shared by all sandboxes)', () => {
+    const a = begin('scopeAcrossAwaits');
+    const b = begin('scopeAcrossAwaits', [], {}, runInfo('scopeAcrossAwaits', { runId: 'other-run' }));
+    const steps = [[], [inbox.timerFired(1)], [inbox.timerFired(2)], [inbox.timerFired(4)]];
+    const results = { a: [] as unknown[], b: [] as unknown[] };
+    steps.forEach((events, i) => {
+      results.a.push(commandsOf(liveTask(a.run, a.history, i === 0 ? [a.started] : events, T0 + i)));
+      results.b.push(commandsOf(liveTask(b.run, b.history, i === 0 ? [b.started] : events, T0 + i)));
+    });
+    expect(results.b).toEqual(results.a);
+    expect(results.a[2]).toEqual([
+      { kind: 'CancelTimer', seq: 3 },
+      { kind: 'StartTimer', seq: 4, durationMs: 2 },
+    ]);
   });
 });
 

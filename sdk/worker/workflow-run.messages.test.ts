@@ -140,15 +140,35 @@ describe('updates', () => {
     ]);
   });
 
+  it('a validator may not issue commands: calling sleep() rejects the update', () => {
+    const { history, run } = counter();
+    expect(commandsOf(liveTask(run, history, [inbox.update('u1', 'sleepyValidated')], T0 + 1))).toEqual([
+      {
+        kind: 'RejectUpdate',
+        updateId: 'u1',
+        failure: expect.objectContaining({ type: 'DeterminismViolationError', message: expect.stringContaining('sleep() was called from an update validator') }),
+      },
+    ]);
+  });
+
   it('an update with no handler at the end of the activation is rejected, naming the registered ones', () => {
     const { history, run } = counter();
     expect(commandsOf(liveTask(run, history, [inbox.update('u1', 'unknown')], T0 + 1))).toEqual([
       {
         kind: 'RejectUpdate',
         updateId: 'u1',
-        failure: expect.objectContaining({ message: expect.stringContaining("No handler is registered for update 'unknown' (registered updates: [set, failing, asyncValidated])") }),
+        failure: expect.objectContaining({ message: expect.stringContaining("No handler is registered for update 'unknown' (registered updates: [set, failing, asyncValidated, sleepyValidated])") }),
       },
     ]);
+  });
+
+  it('an update left without a handler is rejected even when the workflow completes in the same activation', () => {
+    const { history, run, info } = counter();
+    expect(commandsOf(liveTask(run, history, [inbox.update('u1', 'unknown'), inbox.signal('finish')], T0 + 1))).toEqual([
+      expect.objectContaining({ kind: 'RejectUpdate', updateId: 'u1' }),
+      { kind: 'CompleteWorkflow', result: 0 },
+    ]);
+    expect(fresh(info).replay(history.events).replayedBatches).toBe(2);
   });
 
   it('an update delivered with the start finds a handler registered later in the same activation', () => {

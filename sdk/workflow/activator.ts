@@ -1,5 +1,5 @@
 import type { Activation, ActivationJob, LocalActivityRequest, QueryOutcome, WorkflowRunInfo } from '../../engine/protocol/activation.js';
-import { isTerminalCommand, type WorkflowCommand } from '../../engine/protocol/commands.js';
+import { isTerminalCommand, type RejectUpdateCommand, type WorkflowCommand } from '../../engine/protocol/commands.js';
 import { PayloadNotSerializableError, UnknownWorkflowTypeError } from '../../engine/protocol/errors.js';
 import type { ParentInfo, SearchAttributeValue } from '../../engine/protocol/events.js';
 import { toFailureInfo, type FailureInfo } from '../../engine/protocol/failures.js';
@@ -7,7 +7,7 @@ import { findNonJsonValue } from '../../engine/protocol/payloads.js';
 import {
   CancellationScope,
   cancelScope,
-  createScopeStorage,
+  syncScopeStorage,
   installCancellationScopes,
   type ScopeStorage,
 } from './cancellation-scope.js';
@@ -115,12 +115,16 @@ export class Activator implements RunCore {
     CancelWorkflow: (job) => this.cancelWorkflow(job.reason),
   };
 
-  constructor(info: WorkflowRunInfo, hostLog?: HostLog) {
+  /**
+   * @param scopeStorage the host's async-context store for CancellationScope tracking (see
+   *   worker-interface.ts); without it scopes are tracked through synchronous code only.
+   */
+  constructor(info: WorkflowRunInfo, hostLog?: HostLog, scopeStorage?: ScopeStorage) {
     this.info = info;
     this.now = info.startTime;
     this.random = new DeterministicRandom(info.runId);
     this.hostLog = hostLog;
-    this.scopeStorage = createScopeStorage();
+    this.scopeStorage = scopeStorage ?? syncScopeStorage();
     this.rootScope = installCancellationScopes(this.scopeStorage, (ms) => this.timers.start(ms, CancellationScope.current(), 'CancellationScope timeout').promise);
   }
 
@@ -197,6 +201,12 @@ export class Activator implements RunCore {
     if (isTerminalCommand(command)) this.closed = true;
   }
 
+  pushRejection(command: RejectUpdateCommand): void {
+    const terminal = this.commands.findIndex(isTerminalCommand);
+    if (terminal < 0) this.commands.push(command);
+    else this.commands.splice(terminal, 0, command);
+  }
+
   nextSeq(kind: SeqKind): number {
     return this.seqs[kind]++;
   }
@@ -243,7 +253,7 @@ export class Activator implements RunCore {
   }
 
   runInRootScope<T>(fn: () => T): T {
-    return this.scopeStorage.getStore() === undefined ? fn() : this.scopeStorage.run(this.rootScope, fn);
+    return CancellationScope.current() === this.rootScope ? fn() : this.scopeStorage.run(this.rootScope, fn);
   }
 
   /** Routes a log line to the worker's logger; silent while replaying, so logs are not repeated. */
@@ -256,11 +266,6 @@ export class Activator implements RunCore {
       json = '{"attributes":"(not serializable)"}';
     }
     this.hostLog(level, message, json);
-  }
-
-  /** Releases what outlives the realm otherwise (the AsyncLocalStorage's registration in the host). */
-  dispose(): void {
-    this.scopeStorage.disable?.();
   }
 
   private startWorkflow(job: Extract<ActivationJob, { kind: 'StartWorkflow' }>): void {

@@ -27,11 +27,14 @@ export interface CancellationScopeOptions {
   readonly parent?: CancellationScope;
 }
 
-/** The async-context store of the current scope: node's AsyncLocalStorage in the sandbox. */
+/**
+ * The async-context store of the current scope: `run`/`getStore` of the host's
+ * AsyncLocalStorage, shared by every sandbox of the process (see sdk/worker/sandbox.ts).
+ */
 export interface ScopeStorage {
   run<R>(store: CancellationScope, fn: () => R): R;
-  getStore(): CancellationScope | undefined;
-  disable?(): void;
+  /** May hold anything: only this realm's scopes count. */
+  getStore(): unknown;
 }
 
 /** What the run provides to scopes: its storage, its root scope and durable timers. */
@@ -146,7 +149,9 @@ export class CancellationScope {
   /** The scope of the code that calls it; the root scope outside any `run`. */
   static current(): CancellationScope {
     const r = realm('CancellationScope.current()');
-    return r.storage.getStore() ?? r.root;
+    const store = r.storage.getStore();
+    // The storage is shared with other sandboxes: a scope of another realm is not ours.
+    return store instanceof CancellationScope ? store : r.root;
   }
 
   /** Runs `fn` in a new cancellable child of the current scope. */
@@ -267,13 +272,11 @@ export function installCancellationScopes(storage: ScopeStorage, sleep: (ms: num
 }
 
 /**
- * The sandbox's AsyncLocalStorage when the worker injected it (it always does), otherwise a
- * stand-in that tracks the scope through synchronous code only (module evaluation during
- * bundling, where no workflow runs). @internal
+ * A stand-in for the host's storage that tracks the scope through synchronous code only, for
+ * a realm the worker gave none (module evaluation during bundling, where no workflow runs).
+ * @internal
  */
-export function createScopeStorage(): ScopeStorage {
-  const Als = (globalThis as { AsyncLocalStorage?: new () => ScopeStorage }).AsyncLocalStorage;
-  if (typeof Als === 'function') return new Als();
+export function syncScopeStorage(): ScopeStorage {
   let current: CancellationScope | undefined;
   return {
     run<R>(store: CancellationScope, fn: () => R): R {

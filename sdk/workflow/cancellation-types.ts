@@ -67,14 +67,17 @@ function oneOf<T extends string>(value: unknown, field: string, allowed: readonl
   throw new InvalidArgumentError(field, `${JSON.stringify(value)} is not one of ${allowed.map((a) => `'${a}'`).join(', ')} (default '${fallback}')`);
 }
 
+/** Validates `ActivityOptions.cancellationType` (default TRY_CANCEL). @throws InvalidArgumentError naming the field. */
 export function resolveActivityCancellationType(value: unknown, field = 'cancellationType'): ActivityCancellationType {
   return oneOf(value, field, Object.values(ActivityCancellationType), 'ACTIVITY_CANCELLATION_TYPE_', 'TRY_CANCEL');
 }
 
+/** Validates `ChildWorkflowOptions.cancellationType` (default WAIT_CANCELLATION_COMPLETED). @throws InvalidArgumentError naming the field. */
 export function resolveChildCancellationType(value: unknown, field = 'cancellationType'): ChildWorkflowCancellationType {
   return oneOf(value, field, Object.values(ChildWorkflowCancellationType), 'CHILD_WORKFLOW_CANCELLATION_TYPE_', 'WAIT_CANCELLATION_COMPLETED');
 }
 
+/** Validates `ChildWorkflowOptions.parentClosePolicy` (default TERMINATE; `PARENT_CLOSE_POLICY_*` accepted). @throws InvalidArgumentError naming the field. */
 export function resolveParentClosePolicy(value: unknown, field = 'parentClosePolicy'): ParentClosePolicy {
   return oneOf(value, field, ['TERMINATE', 'ABANDON', 'REQUEST_CANCEL'] as const, 'PARENT_CLOSE_POLICY_', 'TERMINATE');
 }

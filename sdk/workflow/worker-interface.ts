@@ -5,23 +5,24 @@
  * one realm is ever held by the other.
  *
  * Protocol, per sandbox:
- * 1. Before the bundle runs, the host sets two globals: `__chronicleBootstrap` (JSON of
- *    `{ info: WorkflowRunInfo }`) and `__chronicleHostLog` (a host function taking strings),
- *    and injects node's `AsyncLocalStorage` class as a global (CancellationScope tracking).
- *    This module takes the first two and deletes them, creates the run's Activator and
- *    installs the deterministic globals — all before the user's workflow module is evaluated.
+ * 1. Before the bundle runs, the host sets three globals: `__chronicleBootstrap` (JSON of
+ *    `{ info: WorkflowRunInfo }`), `__chronicleHostLog` (a host function taking strings) and
+ *    `__chronicleScopeStorage` (`{ run, getStore }` of the host's AsyncLocalStorage, which
+ *    CancellationScope tracking needs). This module takes them and deletes them, creates the
+ *    run's Activator and installs the deterministic globals — all before the user's workflow
+ *    module is evaluated.
  * 2. Per activation: `activate(activationJson)` applies the jobs; the host lets the sandbox
  *    drain its microtasks (the end of `runInContext`); then calls `unblock()` (each call
  *    followed by a drain) until it returns 0; then `conclude()` returns the JSON of an
  *    `ActivationOutcome`.
  * 3. Between activations, `query(queryType, argsJson)` answers a query: JSON of a
  *    `QueryOutcome`. It changes nothing.
- * 4. `dispose()` before the host drops the context.
  *
  * Never imported by `index.ts`: importing it has side effects on `globalThis`.
  */
 import type { Activation, WorkflowRunInfo } from '../../engine/protocol/activation.js';
 import { Activator, type HostLog } from './activator.js';
+import type { ScopeStorage } from './cancellation-scope.js';
 import { setActivator } from './context.js';
 import { installDeterministicGlobals } from './determinism.js';
 
@@ -30,13 +31,19 @@ export type { ActivationOutcome } from './activator.js';
 const g = globalThis as Record<string, unknown>;
 const bootstrap = g.__chronicleBootstrap;
 const hostLog = g.__chronicleHostLog;
+const scopeStorage = g.__chronicleScopeStorage;
 delete g.__chronicleBootstrap;
 delete g.__chronicleHostLog;
+delete g.__chronicleScopeStorage;
 
 let activator: Activator | undefined;
 if (typeof bootstrap === 'string') {
   const { info } = JSON.parse(bootstrap) as { info: WorkflowRunInfo };
-  activator = new Activator(info, typeof hostLog === 'function' ? (hostLog as HostLog) : undefined);
+  activator = new Activator(
+    info,
+    typeof hostLog === 'function' ? (hostLog as HostLog) : undefined,
+    typeof scopeStorage === 'object' && scopeStorage !== null ? (scopeStorage as ScopeStorage) : undefined,
+  );
   setActivator(activator);
   installDeterministicGlobals(activator);
 }
@@ -72,11 +79,6 @@ export function conclude(): string {
 /** Runs a query handler: JSON of its `QueryOutcome` (`argsJson`: JSON array of arguments). */
 export function query(queryType: string, argsJson: string): string {
   return JSON.stringify(requireActivator().query(String(queryType), JSON.parse(argsJson) as unknown[]));
-}
-
-/** Releases what the run holds outside its realm. The sandbox is not used afterwards. */
-export function dispose(): void {
-  activator?.dispose();
 }
 
 function requireActivator(): Activator {

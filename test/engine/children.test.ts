@@ -97,12 +97,18 @@ describe('starting a child', () => {
   it('fails the start when the workflow id has an open run (WORKFLOW_ALREADY_EXISTS)', async () => {
     const existing = await w.start();
     const parent = await w.start();
-    await w.step(parent.taskQueue, [startChild(1, existing.workflowId, existing.taskQueue), startChild(2, existing.workflowId + '-new', existing.taskQueue), startChild(3, existing.workflowId + '-new', existing.taskQueue)]);
+    await w.step(parent.taskQueue, [
+      startChild(1, existing.workflowId, existing.taskQueue),
+      startChild(2, existing.workflowId + '-new', existing.taskQueue),
+      startChild(3, existing.workflowId + '-new', existing.taskQueue),
+      startChild(4, parent.workflowId, existing.taskQueue),
+    ]);
     const t = await w.poll(parent.taskQueue);
     expect(t.events.map((e) => [e.eventType, (e.attributes as { seq: number }).seq])).toEqual([
       ['StartChildWorkflowExecutionFailed', 1],
       ['ChildWorkflowExecutionStarted', 2],
       ['StartChildWorkflowExecutionFailed', 3],
+      ['StartChildWorkflowExecutionFailed', 4],
     ]);
     expect(t.events[0]!.attributes).toEqual({ seq: 1, workflowId: existing.workflowId, workflowType: 'child', cause: 'WORKFLOW_ALREADY_EXISTS' });
     await w.complete(t, [complete()]);

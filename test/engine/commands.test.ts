@@ -4,7 +4,9 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deadlockRetryCount } from '../../engine/deadlock-retry.js';
 import { InvalidArgumentError, StaleTaskError } from '../../engine/errors.js';
+import type { WorkflowCommand } from '../../engine/protocol/index.js';
 import { addSearchAttributes } from '../../engine/search-attributes.js';
 import {
   admitUpdate,
@@ -225,6 +227,29 @@ describe('external signals and cancels', () => {
   });
 });
 
+describe('runs acting on each other at the same instant', () => {
+  it('two runs signalling each other: any deadlock is retried, both completions recorded once', async () => {
+    const deadlocksBefore = deadlockRetryCount();
+    const pairs = await Promise.all(Array.from({ length: 6 }, async () => [await w.start(), await w.start()] as const));
+    const tasks = await Promise.all(pairs.map(async ([a, b]) => [await w.poll(a.taskQueue), await w.poll(b.taskQueue)] as const));
+    const signal = (to: string): WorkflowCommand => ({ kind: 'SignalExternalWorkflow', seq: 1, workflowId: to, signalName: 'hi', args: [], childWorkflowOnly: false });
+    const results = await Promise.all(
+      pairs.flatMap(([a, b], i) => [w.complete(tasks[i]![0], [signal(b.workflowId)]), w.complete(tasks[i]![1], [signal(a.workflowId)])]),
+    );
+    expect(results.every((r) => r.closed === false && r.completedEventId === 3)).toBe(true);
+    for (const [a, b] of pairs) {
+      for (const run of [a, b]) {
+        expect(types(await d.engine.getPendingEvents({ workflowId: run.workflowId })).sort()).toEqual([
+          'ExternalWorkflowExecutionSignaled',
+          'WorkflowExecutionSignaled',
+        ]);
+        await d.engine.terminateWorkflow({ workflowId: run.workflowId });
+      }
+    }
+    console.log(`mutual signals: ${deadlockRetryCount() - deadlocksBefore} deadlock(s) detected and retried`);
+  });
+});
+
 describe('updates', () => {
   it('accepts and completes an update: two events, the row COMPLETED, the admission never appended', async () => {
     const { workflowId, taskQueue, runId } = await w.start();
@@ -314,8 +339,8 @@ describe('a completion that would close the run while a signal waits unseen (F8b
   it('is rejected: nothing recorded, the task pending again with the signal; the retry sees it and closes', async () => {
     const { workflowId, taskQueue, runId } = await w.start();
     const t1 = await w.poll(taskQueue);
-    // A signal arrives while the closing task is in flight.
-    await deliver(d.t, runId, 'WorkflowExecutionSignaled', { signalName: 'late', args: [1] });
+    // A signal arrives (through the engine's signalWorkflow) while the closing task is in flight.
+    await d.engine.signalWorkflow({ workflowId }, { signalName: 'late', args: [1] });
     const r = await w.complete(t1, [complete('too early')]);
     expect(r).toEqual({ completedEventId: 0, closed: false, rejected: 'UNHANDLED_EVENTS' });
     expect(await w.types(workflowId)).toEqual(['WorkflowExecutionStarted']);
@@ -325,6 +350,7 @@ describe('a completion that would close the run while a signal waits unseen (F8b
     const t2 = await w.poll(taskQueue);
     expect(t2.attempt).toBe(t1.attempt);
     expect(t2.events.map((e) => e.eventType)).toEqual(['WorkflowExecutionStarted', 'WorkflowExecutionSignaled']);
+    expect(t2.events[1]!.attributes).toMatchObject({ signalName: 'late', args: [1] });
     expect(await w.complete(t2, [complete('saw it')])).toMatchObject({ closed: true });
     expect(await w.types(workflowId)).toEqual([
       'WorkflowExecutionStarted',

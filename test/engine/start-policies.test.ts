@@ -233,3 +233,16 @@ describe('search attribute declarations', () => {
     await expect(addSearchAttributes(d.t.db, 'other-ns', { Weird: 'Blob' as never })).rejects.toMatchObject({ field: 'searchAttributes.Weird' });
   });
 });
+
+describe('declaring search attributes', () => {
+  it('adds a typed attribute that starts and list filters can use, and refuses a type change', async () => {
+    const e = d.engine;
+    await e.addSearchAttributes({ OrderTotal: 'Double' });
+    await e.addSearchAttributes({ OrderTotal: 'Double' }); // same type again: a no-op
+    expect((await e.listSearchAttributes()).OrderTotal).toBe('Double');
+    await expect(e.addSearchAttributes({ OrderTotal: 'Keyword' })).rejects.toMatchObject({ code: 'CHR_INVALID_ARGUMENT', field: 'searchAttributes.OrderTotal' });
+    expect((await e.listSearchAttributes()).OrderTotal).toBe('Double');
+    await e.startWorkflow(req(unique('sa'), { searchAttributes: { OrderTotal: [12.5] } }));
+    expect((await e.countWorkflows('OrderTotal > 10'))).toBe(1);
+  });
+});

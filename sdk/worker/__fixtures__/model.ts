@@ -44,6 +44,7 @@ export const spinQuery = defineQuery<number>('spin');
 export const setUpdate = defineUpdate<number, [number]>('set');
 export const failingUpdate = defineUpdate<never, [string]>('failing');
 export const asyncValidated = defineUpdate<string, [number]>('asyncValidated');
+export const sleepyValidated = defineUpdate<string, []>('sleepyValidated');
 
 interface Activities {
   slow(key: string): Promise<string>;
@@ -145,6 +146,7 @@ export async function counter(): Promise<number> {
       }) as unknown as (n: number) => void,
     },
   );
+  setHandler(sleepyValidated, () => 'never', { validator: () => void sleep(1) });
   setHandler(finish, () => void (done = true));
   setHandler(valuesQuery, () => [value]);
   setHandler(nowQuery, () => Date.now());

@@ -177,7 +177,7 @@ export async function unhandledUserRejection(): Promise<string> {
 /** What the sandbox realm offers: Node's globals must be absent, the deterministic ones present. */
 export async function sandboxGlobals(): Promise<Record<string, string>> {
   const g = globalThis as Record<string, unknown>;
-  const names = ['process', 'require', 'Buffer', 'setImmediate', 'fetch', 'setTimeout', 'clearTimeout', 'queueMicrotask', 'crypto', 'console'];
+  const names = ['process', 'require', 'Buffer', 'setImmediate', 'fetch', 'setTimeout', 'clearTimeout', 'queueMicrotask', 'crypto', 'console', '__chronicleScopeStorage'];
   const order: string[] = [];
   queueMicrotask(() => order.push('microtask'));
   order.push('sync');

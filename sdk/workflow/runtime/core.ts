@@ -4,7 +4,7 @@
  * the import graph stays acyclic (parts → core ← activator → parts).
  */
 import type { WorkflowRunInfo } from '../../../engine/protocol/activation.js';
-import type { WorkflowCommand } from '../../../engine/protocol/commands.js';
+import type { RejectUpdateCommand, WorkflowCommand } from '../../../engine/protocol/commands.js';
 import { PayloadNotSerializableError } from '../../../engine/protocol/errors.js';
 import { findNonJsonValue } from '../../../engine/protocol/payloads.js';
 import { DeterminismViolationError } from '../errors.js';
@@ -17,6 +17,11 @@ export interface RunCore {
   readonly isReplaying: boolean;
   /** Buffers a command for this activation (dropped once a terminal command was issued). */
   pushCommand(command: WorkflowCommand): void;
+  /**
+   * Buffers an update's rejection, even after a terminal command (placed before it): it
+   * records nothing, so the history is the same, and the caller learns why at once.
+   */
+  pushRejection(command: RejectUpdateCommand): void;
 
   /** The next sequence number of a kind (1, 2, 3…). */
   nextSeq(kind: SeqKind): number;

@@ -106,7 +106,7 @@ export class Messages {
           `No handler is registered for update '${job.name}' (registered updates: ${list(this.updates.keys())}). ` +
           `Register it with setHandler before the workflow's first await, so it exists when updates arrive.`,
       };
-      this.core.pushCommand({ kind: 'RejectUpdate', updateId: job.updateId, failure });
+      this.core.pushRejection({ kind: 'RejectUpdate', updateId: job.updateId, failure });
     }
   }
 
@@ -151,7 +151,7 @@ export class Messages {
         // An async validator's rejection is not a rejection of the update (as in Temporal).
         if (isThenable(verdict)) (verdict as Promise<unknown>).then(undefined, () => undefined);
       } catch (err) {
-        this.core.pushCommand({ kind: 'RejectUpdate', updateId: job.updateId, failure: toFailureInfo(err) });
+        this.core.pushRejection({ kind: 'RejectUpdate', updateId: job.updateId, failure: toFailureInfo(err) });
         return;
       }
     }
