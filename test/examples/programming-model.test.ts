@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PgEngine } from '../../engine/pg-engine.js';
 import type { HistoryEvent } from '../../engine/protocol/index.js';
@@ -34,6 +35,12 @@ afterAll(async () => {
 });
 
 const types = (events: readonly HistoryEvent[]) => events.map((e) => e.eventType);
+
+/** With CHRONICLE_RECORD_HISTORIES=1, saves a golden history that test/replay replays on every run. */
+function record(name: string, events: readonly HistoryEvent[]): void {
+  if (process.env.CHRONICLE_RECORD_HISTORIES !== '1') return;
+  writeFileSync(new URL(`../replay/histories/${name}.json`, import.meta.url), JSON.stringify({ workflowsPath: 'examples/workflows.ts', events }, null, 2) + '\n');
+}
 const activityTypes = (events: readonly HistoryEvent[]) =>
   events.flatMap((e) => (e.eventType === 'ActivityTaskScheduled' ? [e.attributes.activityType] : []));
 const request = (id: string) => ({ requestId: id, requester: 'ada', amountCents: 12_500 });
@@ -50,6 +57,7 @@ describe('approval: a signal awaited with a timeout', () => {
     expect(types(events)).toContain('WorkflowExecutionSignaled');
     // condition's timer lost the race and was cancelled.
     expect(types(events)).toContain('TimerCanceled');
+    record('approval', events);
   });
 
   it('rejects, with the decision sent together with the start (buffered until the handler exists)', async () => {
@@ -83,7 +91,9 @@ describe('saga: compensation in reverse order', () => {
     const cause = (err as WorkflowFailedError).cause;
     expect(cause).toBeInstanceOf(ApplicationFailure);
     expect((cause as ApplicationFailure).type).toBe('TripBookingFailed');
-    expect(activityTypes((await handle.fetchHistory()).events)).toEqual(['bookFlight', 'bookHotel', 'bookCar', 'cancelHotel', 'cancelFlight']);
+    const { events } = await handle.fetchHistory();
+    expect(activityTypes(events)).toEqual(['bookFlight', 'bookHotel', 'bookCar', 'cancelHotel', 'cancelFlight']);
+    record('saga', events);
   });
 
   it('books everything when nothing fails', async () => {
@@ -100,6 +110,7 @@ describe('batch: fan-out with child workflows', () => {
     const events = (await handle.fetchHistory()).events;
     expect(types(events).filter((x) => x === 'StartChildWorkflowExecutionInitiated')).toHaveLength(3);
     expect(types(events).filter((x) => x === 'ChildWorkflowExecutionCompleted')).toHaveLength(3);
+    record('batch', events);
     const child = await clientFor(engine).workflow.getHandle('batch-1-chunk-2').describe();
     expect(child.status.name).toBe('COMPLETED');
     expect(child.parentExecution).toMatchObject({ workflowId: 'batch-1' });
@@ -135,5 +146,7 @@ describe('entity: updates, a query and continue-as-new', () => {
     // The rejected overdraft left nothing in any history.
     const first = await client.workflow.getHandle('account-1', handle.firstExecutionRunId ?? handle.runId).fetchHistory();
     expect(JSON.stringify(first.events)).not.toContain('1000000');
+    expect(types(first.events)).toContain('WorkflowExecutionContinuedAsNew');
+    record('entity', first.events);
   });
 });

@@ -22,7 +22,7 @@ beforeAll(async () => {
 
 describe('golden histories', () => {
   it('exist', () => {
-    expect(goldens.map((g) => g.name).sort()).toEqual(['hello.json', 'order.json']);
+    expect(goldens.map((g) => g.name).sort()).toEqual(['approval.json', 'batch.json', 'entity.json', 'hello.json', 'order.json', 'saga.json']);
   });
 
   for (const golden of goldens) {
@@ -31,15 +31,17 @@ describe('golden histories', () => {
       expect(summary.lastCompletedEventId).toBe(golden.events.at(-1)!.eventId);
     });
 
-    it(`${golden.name} edited (first activity renamed) raises NonDeterminismError naming both sides`, async () => {
+    it(`${golden.name} edited (first activity or child renamed) raises NonDeterminismError naming both sides`, async () => {
       const edited = structuredClone(golden.events) as HistoryEvent[];
-      const scheduled = edited.find((e) => e.eventType === 'ActivityTaskScheduled')!;
-      const original = (scheduled.attributes as { activityType: string }).activityType;
-      (scheduled.attributes as { activityType: string }).activityType = 'renamedActivity';
+      const scheduled = edited.find((e) => e.eventType === 'ActivityTaskScheduled' || e.eventType === 'StartChildWorkflowExecutionInitiated')!;
+      const attributes = scheduled.attributes as { activityType?: string; workflowType?: string };
+      const key = attributes.activityType !== undefined ? 'activityType' : 'workflowType';
+      const original = attributes[key]!;
+      attributes[key] = 'renamedCommand';
       const err = await Worker.runReplayHistory({ workflowBundle: bundle }, edited).catch((e) => e);
       expect(err).toBeInstanceOf(NonDeterminismError);
       expect(err.message).toContain(`event ${scheduled.eventId}`);
-      expect(err.message).toContain('renamedActivity');
+      expect(err.message).toContain('renamedCommand');
       expect(err.message).toContain(original);
     });
   }
