@@ -4,6 +4,7 @@ import type { Database } from './db/database.js';
 import type {
   StartWorkflowRequest,
   WorkflowDescription,
+  WorkflowExecutionInfo,
   WorkflowExecutionStatus,
   WorkflowIdConflictPolicy,
   WorkflowIdReusePolicy,
@@ -277,16 +278,15 @@ export async function resolveRun(db: Db, namespace: string, ref: WorkflowRef, lo
   return row;
 }
 
-export async function describeExecution(db: Db, namespace: string, ref: WorkflowRef): Promise<WorkflowDescription> {
-  const ex = await resolveRun(db, namespace, ref);
-  const { rows } = await sql<{ inbox: number; activities: number; timers: number; wft_attempt: number | null; wft_failure: { cause: string; message: string } | null }>`
-    SELECT
-      (SELECT count(*) FROM chronicle.workflow_inbox WHERE run_id = ${ex.run_id})::int AS inbox,
-      (SELECT count(*) FROM chronicle.activity_tasks WHERE run_id = ${ex.run_id})::int AS activities,
-      (SELECT count(*) FROM chronicle.timers WHERE run_id = ${ex.run_id})::int AS timers,
-      (SELECT attempt FROM chronicle.workflow_tasks WHERE run_id = ${ex.run_id}) AS wft_attempt,
-      (SELECT last_failure FROM chronicle.workflow_tasks WHERE run_id = ${ex.run_id}) AS wft_failure`.execute(db);
-  const c = rows[0]!;
+/** The columns of a run that `executionInfo` reads (a listing selects just these). */
+export type ExecutionInfoRow = Pick<
+  ExecutionRow,
+  | 'namespace' | 'workflow_id' | 'run_id' | 'workflow_type' | 'task_queue' | 'status' | 'started_at' | 'closed_at' | 'next_event_id'
+  | 'history_size_bytes' | 'search_attributes' | 'memo' | 'parent_workflow_id' | 'parent_run_id' | 'first_execution_run_id'
+>;
+
+/** A run as `describeWorkflow` and `listWorkflows` show it. Pure. */
+export function executionInfo(ex: ExecutionInfoRow): WorkflowExecutionInfo {
   return {
     namespace: ex.namespace,
     workflowId: ex.workflow_id,
@@ -302,6 +302,21 @@ export async function describeExecution(db: Db, namespace: string, ref: Workflow
     ...(ex.memo ? { memo: ex.memo } : {}),
     ...(ex.parent_run_id && ex.parent_workflow_id ? { parent: { workflowId: ex.parent_workflow_id, runId: ex.parent_run_id } } : {}),
     ...(ex.first_execution_run_id ? { firstExecutionRunId: ex.first_execution_run_id } : {}),
+  };
+}
+
+export async function describeExecution(db: Db, namespace: string, ref: WorkflowRef): Promise<WorkflowDescription> {
+  const ex = await resolveRun(db, namespace, ref);
+  const { rows } = await sql<{ inbox: number; activities: number; timers: number; wft_attempt: number | null; wft_failure: { cause: string; message: string } | null }>`
+    SELECT
+      (SELECT count(*) FROM chronicle.workflow_inbox WHERE run_id = ${ex.run_id})::int AS inbox,
+      (SELECT count(*) FROM chronicle.activity_tasks WHERE run_id = ${ex.run_id})::int AS activities,
+      (SELECT count(*) FROM chronicle.timers WHERE run_id = ${ex.run_id})::int AS timers,
+      (SELECT attempt FROM chronicle.workflow_tasks WHERE run_id = ${ex.run_id}) AS wft_attempt,
+      (SELECT last_failure FROM chronicle.workflow_tasks WHERE run_id = ${ex.run_id}) AS wft_failure`.execute(db);
+  const c = rows[0]!;
+  return {
+    ...executionInfo(ex),
     pendingEventCount: c.inbox,
     pendingActivityCount: c.activities,
     pendingTimerCount: c.timers,

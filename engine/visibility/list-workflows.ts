@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/database.js';
-import type { ListWorkflowsPage, ListWorkflowsRequest, WorkflowExecutionInfo, WorkflowExecutionStatus } from '../engine.js';
+import type { ListWorkflowsPage, ListWorkflowsRequest } from '../engine.js';
+import { executionInfo, type ExecutionInfoRow } from '../executions.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { Payload, SearchAttributes } from '../protocol/index.js';
 import { getSearchAttributeTypes, type SearchAttributeType } from '../search-attributes.js';
 import { compileListFilter, ORDER_FIELDS, type CompiledFilter } from './filter-sql.js';
 import { parseListFilter } from './list-filter.js';
@@ -66,42 +66,8 @@ function decodeToken(token: string, expectedFingerprint: string): PageToken {
   return t as PageToken;
 }
 
-interface ListRow {
-  run_id: string;
-  namespace: string;
-  workflow_id: string;
-  workflow_type: string;
-  task_queue: string;
-  status: WorkflowExecutionStatus;
-  started_at: Date;
-  closed_at: Date | null;
-  next_event_id: number;
-  history_size_bytes: string;
-  search_attributes: SearchAttributes | null;
-  memo: Record<string, Payload> | null;
-  parent_workflow_id: string | null;
-  parent_run_id: string | null;
-  first_execution_run_id: string | null;
+interface ListRow extends ExecutionInfoRow {
   sort_key: string;
-}
-
-function toInfo(r: ListRow): WorkflowExecutionInfo {
-  return {
-    namespace: r.namespace,
-    workflowId: r.workflow_id,
-    runId: r.run_id,
-    workflowType: r.workflow_type,
-    taskQueue: r.task_queue,
-    status: r.status,
-    startTime: r.started_at.getTime(),
-    ...(r.closed_at ? { closeTime: r.closed_at.getTime() } : {}),
-    historyLength: r.next_event_id - 1,
-    historySizeBytes: Number(r.history_size_bytes),
-    searchAttributes: r.search_attributes ?? {},
-    ...(r.memo ? { memo: r.memo } : {}),
-    ...(r.parent_workflow_id && r.parent_run_id ? { parent: { workflowId: r.parent_workflow_id, runId: r.parent_run_id } } : {}),
-    ...(r.first_execution_run_id ? { firstExecutionRunId: r.first_execution_run_id } : {}),
-  };
 }
 
 /** Runs matching `req.query`, one page, in the filter's order (default StartTime DESC). */
@@ -140,7 +106,7 @@ export async function listWorkflows(db: Kysely<Database>, namespace: string, req
   if (more) rows.pop();
   const last = rows[rows.length - 1];
   return {
-    executions: rows.map(toInfo),
+    executions: rows.map(executionInfo),
     ...(more && last ? { nextPageToken: encodeToken({ v: 1, f: fp, k: last.sort_key, r: last.run_id }) } : {}),
   };
 }
