@@ -1,32 +1,21 @@
-import type { ActivityAndWorkflowTaskCompletionResult, Engine } from '../../engine/engine.js';
-import { InvalidArgumentError, ShuttingDownError, StaleTaskError } from '../../engine/errors.js';
+import type { Engine } from '../../engine/engine.js';
+import { InvalidArgumentError, ShuttingDownError } from '../../engine/errors.js';
 import { failpoint } from '../../engine/failpoints.js';
 import { consoleLogger, type Logger } from '../../engine/logger.js';
 import { PgEngine, defaultIdentity } from '../../engine/pg-engine.js';
-import {
-  INBOX_ONLY_EVENT_TYPES,
-  toFailureInfo,
-  type ActivityTask,
-  type HistoryEvent,
-  type QueryTask,
-  type WorkflowCommand,
-  type WorkflowRunInfo,
-  type WorkflowTask,
-  type WorkflowTaskFailure,
-} from '../../engine/protocol/index.js';
+import type { ActivityTask, HistoryEvent, QueryTask } from '../../engine/protocol/index.js';
 import { parseDuration } from '../../engine/protocol/durations.js';
-import { canonicalJson } from '../../engine/canonical-json.js';
-import { ActivityRunner, type ActivityFunction, type SpeculativeWorkflowTask } from './activity-runner.js';
+import { ActivityRunner, type ActivityFunction } from './activity-runner.js';
 import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
+import { BusyRuns } from './busy-runs.js';
 import type { NativeConnection } from './connection.js';
-import { fetchFullHistory } from './history-fetch.js';
-import { runLocalActivities } from './local-activities.js';
 import { QueryAnswerer } from './query-answerer.js';
-import { NonDeterminismError } from './replay/matcher.js';
 import { createSandboxFactory } from './sandbox.js';
 import { Slots } from './slots.js';
+import { Speculator, type Speculation } from './speculation.js';
 import { WorkflowCache } from './workflow-cache.js';
-import { WorkflowRun, type ActivationResult, type LiveActivationOptions } from './workflow-run.js';
+import { WorkflowRun } from './workflow-run.js';
+import { WorkflowTaskRunner } from './workflow-task-runner.js';
 
 export interface WorkerOptions {
   /** How to reach Chronicle: a NativeConnection, or a `databaseUrl` (the worker then owns the connection). */
@@ -89,6 +78,9 @@ export class Worker {
   private readonly actSlots: Slots;
   private readonly querySlots: Slots;
   private readonly activityRunner: ActivityRunner;
+  private readonly workflowTasks: WorkflowTaskRunner;
+  /** The one-commit path: an activity's result together with the workflow task it unblocks. */
+  private readonly speculation: Speculator;
   private readonly queries: QueryAnswerer | undefined;
   private readonly stopPolling = new AbortController();
   private readonly graceMs: number;
@@ -110,11 +102,6 @@ export class Worker {
     localActivitiesCompleted: 0,
     queriesAnswered: 0,
   };
-  /** Database clock minus this process's clock, from the last claimed workflow task. */
-  private dbClockOffsetMs = 0;
-  private readonly workflowTimes = new WeakMap<WorkflowRun, number>();
-  /** History size facts of each cached run's last task, handed to speculative activations. */
-  private readonly historyFacts = new WeakMap<WorkflowRun, { historySizeBytes: number; continueAsNewSuggested: boolean }>();
 
   private constructor(options: WorkerOptions, engine: Engine, ownsEngine: boolean, bundle: WorkflowBundle | undefined) {
     this.options = options;
@@ -136,14 +123,45 @@ export class Worker {
       : undefined;
     this.graceMs = parseDuration(options.shutdownGraceTime ?? '10s', 'shutdownGraceTime');
     this.activities = registeredActivities(options.activities);
+    const isPolling = () => this.polling;
+    const startActivity = (task: ActivityTask) => this.startActivity(task);
+    this.speculation = new Speculator({
+      runsWorkflows: this.sandboxes !== undefined,
+      cache: this.cache,
+      busyRuns: this.busyRuns,
+      wftSlots: this.wftSlots,
+      actSlots: this.actSlots,
+      identity: this.identity,
+      taskQueue: this.taskQueue,
+      stats: this.stats,
+      isPolling,
+      startActivity,
+      runWorkflowTask: (task) => this.workflowTasks.run(task),
+    });
+    this.workflowTasks = new WorkflowTaskRunner({
+      engine,
+      sandboxes: this.sandboxes,
+      cache: this.cache,
+      busyRuns: this.busyRuns,
+      actSlots: this.actSlots,
+      activities: this.activities,
+      identity: this.identity,
+      log: this.log,
+      workflowTypes: this.workflowTypes,
+      workflowsPath: options.workflowsPath,
+      stats: this.stats,
+      isPolling,
+      startActivity,
+      speculation: this.speculation,
+    });
     this.activityRunner = new ActivityRunner({
       engine,
       activities: this.activities,
       identity: this.identity,
       log: this.log,
       speculation: {
-        prepare: (task, result) => this.prepareSpeculation(task, result),
-        finish: (spec, outcome) => this.finishSpeculation(spec as Speculation, outcome),
+        prepare: (task, result) => this.speculation.prepare(task, result),
+        finish: (spec, outcome) => this.speculation.finish(spec as Speculation, outcome),
       },
       eagerWorkflowTasks: {
         reserve: () => {
@@ -152,7 +170,7 @@ export class Worker {
           return this.taskQueue;
         },
         release: () => this.wftSlots.release(),
-        run: (task) => void this.runWorkflowTask(task).finally(() => this.wftSlots.release()),
+        run: (task) => void this.workflowTasks.run(task).finally(() => this.wftSlots.release()),
       },
     });
   }
@@ -325,7 +343,7 @@ export class Worker {
     if (tasks.length) await failpoint('claim.afterLock');
     for (const task of tasks) {
       this.wftSlots.acquire();
-      void this.runWorkflowTask(task).finally(() => this.wftSlots.release());
+      void this.workflowTasks.run(task).finally(() => this.wftSlots.release());
     }
   }
 
@@ -385,291 +403,10 @@ export class Worker {
       )
       .finally(() => this.actSlots.release());
   }
-
-  // ---- workflow tasks -------------------------------------------------------------------
-
-  private async runWorkflowTask(task: WorkflowTask): Promise<void> {
-    let run: WorkflowRun | undefined;
-    const meta = { workflowId: task.workflowId, runId: task.runId, workflowType: task.workflowType, attempt: task.attempt };
-    // A run being processed here already (its lease expired and came back to us, or a
-    // speculation is in flight) must not share its state with this task.
-    const busyElsewhere = this.busyRuns.has(task.runId);
-    this.busyRuns.add(task.runId);
-    try {
-      if (!this.workflowTypes.includes(task.workflowType)) {
-        await this.engine.failWorkflowTask(task.taskToken, {
-          cause: 'WORKFLOW_ERROR',
-          identity: this.identity,
-          failure: {
-            failureType: 'application',
-            type: 'WorkflowTypeNotFound',
-            message: `Workflow type '${task.workflowType}' is not exported by ${this.options.workflowsPath ?? 'the workflow bundle'} of worker ${this.identity}; exported: ${this.workflowTypes.join(', ') || 'none'}`,
-          },
-        });
-        return;
-      }
-      const cached = busyElsewhere ? undefined : this.cache.take(task.runId);
-      if (cached && cached.lastCompletedEventId === task.previousCompletedEventId) {
-        run = cached;
-      } else {
-        cached?.dispose();
-        run = await this.rebuildRun(task);
-      }
-      this.dbClockOffsetMs = task.startedAt - Date.now();
-      const facts = { historySizeBytes: task.historySizeBytes, continueAsNewSuggested: task.continueAsNewSuggested };
-      const live: LiveActivationOptions = { timestamp: task.startedAt, historyLength: task.historyLength + countRecordedPending(task), ...facts };
-      const result = await this.activateWithLocalActivities(run, task.events, live, task.workflowTaskTimeoutMs);
-      if ('error' in result) {
-        this.log.warn('workflow task failed; it will be retried', { ...meta, kind: result.kind, message: result.error.message });
-        this.stats.workflowTasksFailed++;
-        await this.engine.failWorkflowTask(task.taskToken, { cause: result.kind, failure: result.error, identity: this.identity });
-        run.dispose();
-        run = undefined;
-        return;
-      }
-      await failpoint('wft.beforeCommit');
-      // Eager dispatch: offer free activity slots so the activities this task schedules on
-      // our own queue are leased to us in the same transaction instead of claimed later.
-      const schedules = result.commands.filter((c) => c.kind === 'ScheduleActivity').length;
-      const eagerSlots = this.polling && Object.keys(this.activities).length ? Math.max(0, Math.min(schedules, this.actSlots.free, MAX_EAGER_ACTIVITIES)) : 0;
-      this.actSlots.acquire(eagerSlots);
-      let done;
-      try {
-        done = await this.engine.completeWorkflowTask(task.taskToken, {
-          commands: result.commands,
-          workflowTime: task.startedAt,
-          identity: this.identity,
-          eagerActivitySlots: eagerSlots,
-          ...facts,
-        });
-      } catch (err) {
-        this.actSlots.release(eagerSlots);
-        throw err;
-      }
-      const eager = done.eagerActivityTasks ?? [];
-      this.actSlots.release(eagerSlots - eager.length);
-      for (const a of eager) this.startActivity(a);
-      await failpoint('wft.afterCommit');
-      if (done.rejected) {
-        // A signal or update arrived while this task was closing the run: nothing was
-        // recorded and the task is pending again with it; our copy has moved past history.
-        this.stats.completionsRejected++;
-        this.log.debug('closing completion rejected: new events arrived; the task runs again', { ...meta });
-        run.dispose();
-      } else if (done.closed) {
-        this.stats.workflowTasksCompleted++;
-        run.dispose();
-      } else {
-        this.stats.workflowTasksCompleted++;
-        run.markCompleted(done.completedEventId);
-        this.workflowTimes.set(run, task.startedAt);
-        this.historyFacts.set(run, facts);
-        this.cache.put(task.runId, run);
-      }
-      run = undefined;
-    } catch (err) {
-      run?.dispose();
-      run = undefined;
-      if (err instanceof StaleTaskError) {
-        this.log.warn('workflow task result dropped: the task lost its lease or the run closed', { ...meta });
-        return;
-      }
-      const nde = err instanceof NonDeterminismError;
-      // The engine refused a command (InvalidArgumentError from completeWorkflowTask): the
-      // workflow asked for something invalid; retrying the same code will not help.
-      const badCommand = err instanceof InvalidArgumentError;
-      const cause =
-        (err as { taskFailureCause?: WorkflowTaskFailure['cause'] }).taskFailureCause ??
-        (nde ? 'NON_DETERMINISM' : badCommand ? 'BAD_COMMAND' : 'WORKFLOW_ERROR');
-      this.stats.workflowTasksFailed++;
-      this.log.error(nde ? 'non-determinism: the workflow code does not match its history' : 'workflow task failed', { ...meta, error: err });
-      await this.engine
-        .failWorkflowTask(task.taskToken, {
-          cause,
-          failure: toFailureInfo(err),
-          identity: this.identity,
-        })
-        .catch((e) => {
-          if (!(e instanceof StaleTaskError)) this.log.error('could not report the workflow task failure; its lease will expire', { ...meta, error: e });
-        });
-    } finally {
-      this.busyRuns.delete(task.runId);
-    }
-  }
-
-  /**
-   * Runs the workflow over an activity's result on the cached copy of its run, so that the
-   * result and the workflow task it unblocks are recorded in one commit. Only when the run is
-   * cached here, idle, and a workflow-task slot is free; the engine applies it only if nothing
-   * else happened to the run meanwhile.
-   */
-  private prepareSpeculation(task: ActivityTask, result: unknown): Speculation | undefined {
-    if (!this.sandboxes || !this.polling || this.busyRuns.has(task.runId) || this.wftSlots.free <= 0) return undefined;
-    const run = this.cache.peek(task.runId);
-    if (!run) return undefined;
-    this.cache.take(task.runId);
-    this.wftSlots.acquire();
-    this.busyRuns.add(task.runId);
-    const previousCompletedEventId = run.lastCompletedEventId;
-    // Workflow time is database time, estimated from the last claim, and never goes backwards.
-    const workflowTime = Math.max(Date.now() + this.dbClockOffsetMs, this.workflowTimes.get(run) ?? 0);
-    const facts = this.historyFacts.get(run) ?? { historySizeBytes: 0, continueAsNewSuggested: false };
-    let activation: ActivationResult;
-    try {
-      // The workflow must see the result as it will read back from jsonb, on replay too.
-      const stored = canonicalJson(result);
-      activation = run.activate(
-        [{ eventType: 'ActivityTaskCompleted', attributes: { seq: Number(task.activityId), result: stored, attempt: task.attempt, identity: this.identity } }],
-        { timestamp: workflowTime, historyLength: previousCompletedEventId + 1, ...facts },
-      );
-    } catch {
-      // A result JSON cannot carry: the ordinary path reports it as the attempt's failure.
-      activation = { kind: 'WORKFLOW_ERROR', error: { failureType: 'application', message: 'result is not JSON' } };
-    }
-    if ('error' in activation || activation.localActivities?.length) {
-      // The ordinary path will run this activation again (and fail the task properly, or
-      // run the local activities inside a claimed task).
-      run.dispose();
-      this.busyRuns.delete(task.runId);
-      this.wftSlots.release();
-      return undefined;
-    }
-    const schedules = activation.commands.filter((c) => c.kind === 'ScheduleActivity').length;
-    const eagerActivitySlots = Math.max(0, Math.min(schedules, this.actSlots.free, MAX_EAGER_ACTIVITIES));
-    this.actSlots.acquire(eagerActivitySlots);
-    return {
-      run,
-      runId: task.runId,
-      previousCompletedEventId,
-      workflowTime,
-      commands: activation.commands,
-      eagerActivitySlots,
-      eagerWorkflowTaskQueue: this.taskQueue,
-      ...facts,
-    };
-  }
-
-  private finishSpeculation(spec: Speculation, outcome: ActivityAndWorkflowTaskCompletionResult | undefined): void {
-    const eagerActivities = outcome?.applied ? (outcome.eagerActivityTasks ?? []) : [];
-    this.actSlots.release(spec.eagerActivitySlots - eagerActivities.length);
-    this.busyRuns.delete(spec.runId);
-    if (outcome?.applied) {
-      this.stats.workflowTasksCompleted++;
-      this.stats.speculationsApplied++;
-      if (outcome.closed) {
-        spec.run.dispose();
-      } else {
-        spec.run.markCompleted(outcome.completedEventId);
-        this.workflowTimes.set(spec.run, spec.workflowTime);
-        this.historyFacts.set(spec.run, { historySizeBytes: spec.historySizeBytes ?? 0, continueAsNewSuggested: spec.continueAsNewSuggested ?? false });
-        this.cache.put(spec.runId, spec.run);
-      }
-      this.wftSlots.release();
-      for (const a of eagerActivities) this.startActivity(a);
-      return;
-    }
-    // Not applied (or unknown): the cached copy has moved past what is recorded; drop it.
-    this.stats.speculationsAbandoned++;
-    spec.run.dispose();
-    if (outcome && !outcome.applied && outcome.eagerWorkflowTask) {
-      void this.runWorkflowTask(outcome.eagerWorkflowTask).finally(() => this.wftSlots.release());
-    } else {
-      this.wftSlots.release();
-    }
-  }
-
-  /**
-   * One live activation, plus as many rounds as its local activities need: they run here,
-   * within the task, and their outcomes go back to the workflow as further activations of the
-   * same task. The commands of every round are completed together.
-   */
-  private async activateWithLocalActivities(
-    run: WorkflowRun,
-    events: WorkflowTask['events'],
-    live: LiveActivationOptions,
-    taskTimeoutMs = DEFAULT_WORKFLOW_TASK_TIMEOUT_MS,
-  ): Promise<ActivationResult> {
-    let result = run.activate(events, live);
-    const commands: WorkflowCommand[] = [];
-    const deadline = Date.now() + taskTimeoutMs * LOCAL_ACTIVITY_SHARE;
-    while (!('error' in result)) {
-      commands.push(...result.commands);
-      const requests = result.localActivities ?? [];
-      if (requests.length === 0) return { commands };
-      const resolutions = await runLocalActivities(requests, { run: run.info, activities: this.activities, identity: this.identity, log: this.log, deadline });
-      this.stats.localActivitiesCompleted += resolutions.length;
-      result = run.resolveLocalActivities(resolutions);
-    }
-    return result;
-  }
-
-  /** A cache miss: a new sandbox, and a replay of the history up to the last completed task. */
-  private async rebuildRun(task: WorkflowTask): Promise<WorkflowRun> {
-    let history: HistoryEvent[] = [];
-    if (task.previousCompletedEventId > 0) {
-      history = await fetchFullHistory(this.engine, { workflowId: task.workflowId, runId: task.runId }, task.previousCompletedEventId);
-      this.stats.replays++;
-    }
-    const started = (history[0] ?? task.events[0]) as HistoryEvent | undefined;
-    const info: WorkflowRunInfo = {
-      namespace: task.namespace,
-      workflowId: task.workflowId,
-      runId: task.runId,
-      workflowType: task.workflowType,
-      taskQueue: task.taskQueue,
-      startTime: started && 'timestamp' in started ? started.timestamp : task.startedAt,
-    };
-    const run = WorkflowRun.create(this.sandboxes!, info);
-    try {
-      if (history.length) run.replay(history);
-    } catch (err) {
-      run.dispose();
-      throw err;
-    }
-    return run;
-  }
-}
-
-/** Most activities one workflow-task completion may lease to its worker eagerly. */
-const MAX_EAGER_ACTIVITIES = 20;
-
-/**
- * The share of a workflow task's timeout its local activities may take, all rounds together:
- * they run inside the task, so they must end well before its lease runs out.
- */
-const LOCAL_ACTIVITY_SHARE = 0.7;
-const DEFAULT_WORKFLOW_TASK_TIMEOUT_MS = 10_000;
-
-/** A reference-counted set: the run stays busy until every path that took it lets go. */
-class BusyRuns {
-  private readonly counts = new Map<string, number>();
-  has(runId: string): boolean {
-    return this.counts.has(runId);
-  }
-  add(runId: string): void {
-    this.counts.set(runId, (this.counts.get(runId) ?? 0) + 1);
-  }
-  delete(runId: string): void {
-    const n = (this.counts.get(runId) ?? 0) - 1;
-    if (n > 0) this.counts.set(runId, n);
-    else this.counts.delete(runId);
-  }
-}
-
-interface Speculation extends SpeculativeWorkflowTask {
-  readonly run: WorkflowRun;
-  readonly runId: string;
 }
 
 function registeredActivities(activities: object | undefined): Record<string, ActivityFunction> {
   const out: Record<string, ActivityFunction> = {};
   for (const [name, value] of Object.entries(activities ?? {})) if (typeof value === 'function') out[name] = value as ActivityFunction;
   return out;
-}
-
-const INBOX_ONLY: ReadonlySet<string> = new Set(INBOX_ONLY_EVENT_TYPES);
-
-/** Pending events the completion will append to history (update admissions never are). */
-function countRecordedPending(task: WorkflowTask): number {
-  return task.events.filter((e) => !('eventId' in e) && !INBOX_ONLY.has(e.eventType)).length;
 }
