@@ -90,6 +90,8 @@ export interface WorkflowTaskRunnerOptions {
  * the cache; or fails the task so the engine retries it.
  */
 export class WorkflowTaskRunner {
+  /** Runs whose long history this worker has already warned about. */
+  private readonly warnedLongHistory = new WeakSet<WorkflowRun>();
   constructor(private readonly opts: WorkflowTaskRunnerOptions) {}
 
   /** Runs one claimed task in a workflow-task slot the caller holds; its failures go to the engine. */
@@ -123,6 +125,17 @@ export class WorkflowTaskRunner {
       }
       this.opts.speculation.claimed(task.startedAt);
       const facts = { historySizeBytes: task.historySizeBytes, continueAsNewSuggested: task.continueAsNewSuggested };
+      if (task.continueAsNewSuggested && !this.warnedLongHistory.has(run)) {
+        // The first warning of the history limits (once per cached run): past the maximum
+        // the engine terminates the run, so a workflow that grows without bound must
+        // continue as new (workflowInfo().continueAsNewSuggested is true from now on).
+        this.warnedLongHistory.add(run);
+        log.warn('workflow history is past the warning threshold; continue-as-new before it reaches the limit, which terminates the run', {
+          ...meta,
+          historyLength: task.historyLength,
+          historySizeBytes: task.historySizeBytes,
+        });
+      }
       const live: LiveActivationOptions = { timestamp: task.startedAt, historyLength: task.historyLength + countRecordedPending(task), ...facts };
       const result = await this.activateWithLocalActivities(run, task.events, live, task.workflowTaskTimeoutMs);
       if ('error' in result) {

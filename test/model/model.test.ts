@@ -5,7 +5,7 @@ import type { HistoryEvent } from '../../engine/protocol/index.js';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '../../sdk/client/index.js';
 import { ActivityCancellationType, CancelledFailure } from '../../sdk/workflow/index.js';
 import { Worker } from '../../sdk/worker/index.js';
-import { clientFor, startWorker, testEngine } from '../helpers/chronicle.js';
+import { clientFor, recordingLogger, startWorker, testEngine } from '../helpers/chronicle.js';
 import { createTestDatabase, waitUntil, type TestDatabase } from '../helpers/database.js';
 import * as activities from './fixtures/activities.js';
 import { addSignal, finishSignal, setUpdate, valuesQuery, type chain, type collector } from './fixtures/workflows.js';
@@ -223,5 +223,23 @@ describe('with-start operations under concurrent callers', () => {
     await client.workflow.getHandle(workflowId).signal(finishSignal);
     expect((await client.workflow.getHandle(workflowId).result<number[]>()).sort()).toEqual([1, 2, 3, 4, 5]);
     expect((await client.workflow.count(`WorkflowId = '${workflowId}'`)).count).toBe(1);
+  });
+});
+
+describe('history limits', () => {
+  it('warns, suggests continue-as-new past the warning, and the workflow keeps its history short by continuing', async () => {
+    const limited = await testEngine(t.url, { limits: { historyLengthWarn: 12, historyLengthMax: 40 } });
+    const logger = recordingLogger(false);
+    const w = await startWorker(limited, { taskQueue: 'limits', workflowsPath, activities, logger });
+    try {
+      const result = await clientFor(limited).workflow.execute('growsUntilSuggested', { workflowId: id('grows'), taskQueue: 'limits', args: [3] });
+      expect(result).toMatchObject({ run: 3 });
+      expect((result as { historyLength: number }).historyLength).toBeGreaterThan(12);
+      expect((result as { historyLength: number }).historyLength).toBeLessThan(40);
+      expect(logger.entries.filter((e) => e.level === 'warn' && e.message.includes('past the warning threshold')).length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await w.stop();
+      await limited.close();
+    }
   });
 });
