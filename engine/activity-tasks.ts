@@ -10,7 +10,7 @@ import type { ActivityTask, FailureInfo, HeartbeatResponse, TimeoutType, Workflo
 import { decideRetry } from './retry.js';
 import { decodeActivityTaskToken } from './task-token.js';
 import { toActivityTask, toWorkflowTasks, type ActivityTaskRow, type EagerActivityRow, type WorkflowTaskClaimRow } from './task-rows.js';
-import { payloadJson, validatePayload } from './validation.js';
+import { payloadJson, validatePayload, validatePayloadSize } from './validation.js';
 import { CHANNELS } from './wakeups.js';
 
 
@@ -60,13 +60,14 @@ export async function completeActivityTask(
 ): Promise<WorkflowTask | undefined> {
   const t = decodeActivityTaskToken(taskToken);
   validatePayload('result', result);
+  validatePayloadSize('result', result, limits.payloadMaxBytes);
   try {
     const { rows } = await sql<{ eager: WorkflowTaskClaimRow | null; notifications: Notification[] }>`
       SELECT * FROM chronicle.complete_activity_task(${t.taskId}::bigint, ${t.runId}::uuid, ${t.leaseId}::uuid,
         ${payloadJson(result)}::jsonb, ${identity}, ${eager?.workflowTaskQueue ?? null}, ${eager?.leaseMs ?? 0})`.execute(db);
     const r = rows[0]!;
     notifier.send(r.notifications);
-    return r.eager ? (await toWorkflowTasks(db, log, [r.eager], limits))[0] : undefined;
+    return r.eager ? (await toWorkflowTasks(db, log, [r.eager], limits, eager?.leaseMs))[0] : undefined;
   } catch (err) {
     if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
     throw err;
@@ -172,9 +173,17 @@ export async function failActivityTask(
  * now + heartbeatTimeout (never past start + startToClose or the scheduleToClose deadline).
  * Autocommit, one round trip. Zero rows means the lease is gone: the caller must stop.
  */
-export async function heartbeatActivityTask(db: Kysely<Database>, taskToken: string, details: unknown): Promise<HeartbeatResponse> {
+export async function heartbeatActivityTask(
+  db: Kysely<Database>,
+  taskToken: string,
+  details: unknown,
+  limits: LimitSettings = defaultLimits(),
+): Promise<HeartbeatResponse> {
   const t = decodeActivityTaskToken(taskToken);
-  if (details !== undefined) validatePayload('details', details);
+  if (details !== undefined) {
+    validatePayload('details', details);
+    validatePayloadSize('details', details, limits.payloadMaxBytes);
+  }
   const { rows } = await sql<{ cancel_requested: boolean }>`
     UPDATE chronicle.activity_tasks
     SET last_heartbeat_at = now(),

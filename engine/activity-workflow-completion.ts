@@ -8,7 +8,7 @@ import type { Logger } from './logger.js';
 import type { Notification, Notifier } from './notifier.js';
 import { decodeActivityTaskToken } from './task-token.js';
 import { STALE_LEASE_SQLSTATE, toWorkflowTasks, type WorkflowTaskClaimRow } from './task-rows.js';
-import { payloadJson, validatePayload } from './validation.js';
+import { payloadJson, validatePayload, validatePayloadSize } from './validation.js';
 import { prepareCompletionCommands } from './workflow-commands.js';
 import { recordedTask, type CompletionSettings, type RecordedTaskRow } from './workflow-tasks.js';
 
@@ -29,6 +29,7 @@ export async function completeActivityAndWorkflowTask(
 ): Promise<ActivityAndWorkflowTaskCompletionResult> {
   const t = decodeActivityTaskToken(taskToken);
   validatePayload('result', c.result);
+  validatePayloadSize('result', c.result, settings.limits.payloadMaxBytes);
   const p = await prepareCompletionCommands(db, settings.namespace, c.commands, { limits: settings.limits });
   try {
     const { rows } = await retryOnDeadlock(() =>
@@ -42,7 +43,7 @@ export async function completeActivityAndWorkflowTask(
     const r = rows[0]!;
     if (r.applied) return { applied: true, ...recordedTask(r, notifier) };
     notifier.send(r.notifications as Notification[]);
-    const eager = r.eager_workflow_task ? (await toWorkflowTasks(db, log, [r.eager_workflow_task], settings.limits))[0] : undefined;
+    const eager = r.eager_workflow_task ? (await toWorkflowTasks(db, log, [r.eager_workflow_task], settings.limits, leaseMs))[0] : undefined;
     return { applied: false, ...(eager ? { eagerWorkflowTask: eager } : {}) };
   } catch (err) {
     if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);

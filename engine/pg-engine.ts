@@ -470,7 +470,7 @@ export class PgEngine implements Engine {
   }
 
   heartbeatActivityTask(taskToken: string, details?: unknown): Promise<HeartbeatResponse> {
-    return activityTasks.heartbeatActivityTask(this.db, taskToken, details);
+    return activityTasks.heartbeatActivityTask(this.db, taskToken, details, this.limits);
   }
 
   /**

@@ -101,6 +101,8 @@ export async function toWorkflowTasks(
   log: Logger,
   rows: readonly WorkflowTaskClaimRow[],
   limits: LimitSettings = defaultLimits(),
+  /** The lease the claim took, so the worker can budget the task (local activities). */
+  workflowTaskTimeoutMs?: number,
 ): Promise<WorkflowTask[]> {
   const tasks: WorkflowTask[] = [];
   for (const c of rows) {
@@ -118,6 +120,7 @@ export async function toWorkflowTasks(
       taskQueue: c.task_queue,
       attempt: c.attempt,
       startedAt: Number(c.now_ms),
+      ...(workflowTaskTimeoutMs !== undefined ? { workflowTaskTimeoutMs } : {}),
       previousCompletedEventId: c.previous_completed_event_id,
       historyLength: c.history_length,
       historySizeBytes: Number(c.history_size_bytes ?? 0),

@@ -40,7 +40,7 @@ export async function claimWorkflowTasks(
 ): Promise<WorkflowTask[]> {
   const { rows } = await sql<WorkflowTaskClaimRow>`
     SELECT * FROM chronicle.claim_workflow_tasks(${namespace}, ${taskQueue}, ${max}, ${identity}, ${settings.workflowTaskTimeoutMs})`.execute(db);
-  return toWorkflowTasks(db, log, rows, settings.limits);
+  return toWorkflowTasks(db, log, rows, settings.limits, settings.workflowTaskTimeoutMs);
 }
 
 

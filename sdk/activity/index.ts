@@ -77,8 +77,10 @@ const COMPLETE_ASYNC_BRAND = Symbol.for('chronicle.CompleteAsyncError');
  * completed nor failed, and stays open until something completes it by its task token
  * (`activityInfo().taskToken`) through `client.activity.complete(taskToken, result)`, `fail`
  * or `reportCancellation`, or until it times out and is retried (SEMANTICS item 17). Set a
- * `startToCloseTimeout` (or `heartbeatTimeout`, kept alive with
- * `client.activity.heartbeat(taskToken)`) long enough for the outside completion to arrive.
+ * `startToCloseTimeout` long enough for the outside completion to arrive: it bounds the
+ * attempt whatever happens. A `heartbeatTimeout` only shortens that bound (the attempt then
+ * also ends when `client.activity.heartbeat(taskToken)` is not called often enough); no
+ * heartbeat extends an attempt past its `startToCloseTimeout`.
  *
  * `instanceof` works across copies of this module (the worker's and the activity's), through
  * a registered-symbol brand, and `name` is always `'CompleteAsyncError'`, even after a

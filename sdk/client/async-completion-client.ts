@@ -79,7 +79,8 @@ export class AsyncCompletionClient {
   }
 
   /**
-   * Records a heartbeat for the attempt: keeps it alive under a heartbeat timeout and stores
+   * Records a heartbeat for the attempt: keeps it alive under a heartbeat timeout (never past
+   * its `startToCloseTimeout`) and stores
    * `details` for the next attempt (`activityInfo().heartbeatDetails`).
    *
    * @throws ActivityCancelledError when the workflow has asked for the activity to be

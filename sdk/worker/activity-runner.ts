@@ -183,9 +183,11 @@ export class ActivityRunner {
         });
         return;
       }
-      if ('result' in outcome && (err as { code?: string }).code === 'CHR_PAYLOAD_NOT_SERIALIZABLE') {
-        // The activity returned something JSON cannot carry: report that as the attempt's failure.
-        await this.reportOnce(task, { failure: { failureType: 'application', type: 'PayloadNotSerializableError', message: (err as Error).message, nonRetryable: true } });
+      const refused = resultRefusal(err);
+      if ('result' in outcome && refused) {
+        // The activity returned something the engine cannot store (not JSON, or over the
+        // payload limit): that is the attempt's failure, and retrying returns the same.
+        await this.reportOnce(task, { failure: { failureType: 'application', type: refused, message: (err as Error).message, nonRetryable: true } });
         return;
       }
       throw err;
@@ -193,6 +195,14 @@ export class ActivityRunner {
       if (reservedQueue) eager!.release();
     }
   }
+}
+
+/** The failure type for a result the engine refused to store, or undefined for any other error. */
+function resultRefusal(err: unknown): string | undefined {
+  const e = err as { code?: string; field?: string };
+  if (e.code === 'CHR_PAYLOAD_NOT_SERIALIZABLE') return 'PayloadNotSerializableError';
+  if (e.code === 'CHR_INVALID_ARGUMENT' && e.field === 'result') return 'PayloadTooLargeError';
+  return undefined;
 }
 
 /** Why the worker aborted an attempt's cancellation signal. */

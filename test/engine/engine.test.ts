@@ -60,6 +60,8 @@ describe('PgEngine', () => {
     const t1 = await pollOne(taskQueue);
     expect(types(t1.events)).toEqual(['WorkflowExecutionStarted']);
     expect(t1.previousCompletedEventId).toBe(0);
+    // The task says how long its lease lasts (the worker budgets local activities by it).
+    expect(t1.workflowTaskTimeoutMs).toBe(300);
     const c1 = await engine.completeWorkflowTask(t1.taskToken, { commands: [schedule(1, 'greet', {}, ['Ada'])], workflowTime: t1.startedAt, identity });
     expect(c1).toEqual({ completedEventId: 3, closed: false });
 

@@ -242,4 +242,19 @@ describe('history limits', () => {
       await limited.close();
     }
   });
+
+  it('an activity result over the payload limit fails the attempt for good, naming the limit', async () => {
+    const limited = await testEngine(t.url, { limits: { payloadMaxBytes: 1000 } });
+    const w = await startWorker(limited, { taskQueue: 'payloads', workflowsPath, activities });
+    try {
+      const handle = await clientFor(limited).workflow.start('tooBig', { workflowId: id('big'), taskQueue: 'payloads', args: [5000] });
+      expect(await handle.result()).toBe('PayloadTooLargeError');
+      const failed = (await handle.fetchHistory()).events.find((e) => e.eventType === 'ActivityTaskFailed');
+      expect(JSON.stringify(failed?.attributes)).toContain('limit is 1000 bytes');
+      expect(failed?.attributes).toMatchObject({ attempt: 1, retryState: 'NON_RETRYABLE_FAILURE' });
+    } finally {
+      await w.stop();
+      await limited.close();
+    }
+  });
 });
