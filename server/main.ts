@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const host = option('host') ?? '127.0.0.1';
   const address = await app.listen({ port, host });
   say(`health: ${address}/healthz  ready: ${address}/readyz`);
-  say('ready. In another terminal: npm run example -- hello   (or: npm run example -- order)');
+  say('ready. In another terminal: npm run example -- hello   (npm run example -- --help lists all: order, approval, saga, batch, entity)');
 
   const stop = async (signal: string) => {
     if (stopping) return;
