@@ -177,12 +177,20 @@ export class Activator implements RunCore {
 
   /**
    * Runs a query handler against the current state. It may not issue commands (its workflow
-   * API calls throw) and changes nothing; should a command appear anyway it is dropped and the
+   * API calls throw) and changes nothing (the random sequence is put back afterwards); should a command appear anyway it is dropped and the
    * query fails.
    */
   query(queryType: string, args: readonly unknown[]): QueryOutcome {
     const before = this.commands.length;
-    const outcome = this.runReadOnly('a query handler', () => this.messages.query(queryType, args));
+    // A handler that draws random numbers (Math.random, uuid4) must not move the run's
+    // sequence: the cached run and a replay of it would then draw different values.
+    const random = this.random.snapshot();
+    let outcome: QueryOutcome;
+    try {
+      outcome = this.runReadOnly('a query handler', () => this.messages.query(queryType, args));
+    } finally {
+      this.random.restore(random);
+    }
     if (this.commands.length === before) return outcome;
     this.commands.length = before;
     return {
@@ -199,6 +207,13 @@ export class Activator implements RunCore {
     if (this.closed) return;
     this.commands.push(command);
     if (isTerminalCommand(command)) this.closed = true;
+  }
+
+  retract(command: WorkflowCommand): boolean {
+    const i = this.commands.indexOf(command);
+    if (i < 0) return false;
+    this.commands.splice(i, 1);
+    return true;
   }
 
   pushRejection(command: RejectUpdateCommand): void {

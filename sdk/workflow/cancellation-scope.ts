@@ -120,6 +120,7 @@ export class CancellationScope {
 
   /** True once the scope was cancelled and it is cancellable: its operations are cancelled. */
   get consideredCancelled(): boolean {
+    this.#attach(); // an idle scope left its parent: catch up with a cancellation it missed
     return this.#reason !== undefined && this.cancellable;
   }
 
@@ -199,6 +200,7 @@ export class CancellationScope {
   }
 
   #subscribe(listener: Listener): () => void {
+    this.#attach(); // used again after it went idle: follow the parent again
     this.#listeners.add(listener);
     return () => {
       if (this.#listeners.delete(listener)) this.#detachIfIdle();
@@ -212,6 +214,7 @@ export class CancellationScope {
   #attach(): void {
     const parent = this.parent;
     if (!parent || this.#unsubscribeFromParent || this.#reason !== undefined || !parent.cancellable) return;
+    parent.#attach(); // the parent may have gone idle and left its own parent meanwhile
     if (parent.#reason !== undefined) {
       this.#cancel(parent.#reason);
       return;
@@ -225,7 +228,11 @@ export class CancellationScope {
   /**
    * A scope that is not running and has nothing subscribed leaves its parent, so that a loop
    * of short-lived scopes (`condition(fn, timeout)` in a loop) does not pile up in the root.
-   * Running it again attaches it again.
+   * Using it again attaches it again (and its ancestors, which may have left theirs): running
+   * it, an operation subscribing to it (work a scope's function left running after it
+   * returned), or reading `consideredCancelled`, which is when it learns of a cancellation of
+   * an ancestor that happened while it was detached. Only `cancelRequested` of a scope that is
+   * never used again may miss such a cancellation.
    */
   #detachIfIdle(): void {
     if (this.#running > 0 || this.#listeners.size > 0 || !this.#unsubscribeFromParent) return;

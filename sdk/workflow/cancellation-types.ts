@@ -13,6 +13,8 @@ import { InvalidArgumentError } from '../../engine/protocol/errors.js';
  * - `WAIT_CANCELLATION_COMPLETED`: asks the engine to cancel it and waits until the activity
  *   acknowledges (it learns of it through a heartbeat) or ends; it may still succeed.
  * - `ABANDON`: rejects the call at once and does not tell the activity.
+ * Whatever the type, an activity cancelled in the activation that scheduled it is never
+ * scheduled (its ScheduleActivity is dropped) and the call rejects at once, as in Temporal.
  */
 export const ActivityCancellationType = {
   TRY_CANCEL: 'TRY_CANCEL',
@@ -29,6 +31,8 @@ export type ActivityCancellationType = (typeof ActivityCancellationType)[keyof t
  * - `WAIT_CANCELLATION_REQUESTED`: requests it and rejects once the request was delivered.
  * - `TRY_CANCEL`: requests it and rejects at once.
  * - `ABANDON`: rejects at once; the child is not told.
+ * Whatever the type, a child cancelled in the activation that started it is never started
+ * (its StartChildWorkflow is dropped) and `startChild` rejects with the CancelledFailure.
  */
 export const ChildWorkflowCancellationType = {
   ABANDON: 'ABANDON',

@@ -18,6 +18,16 @@ export class DeterministicRandom {
     [this.s0, this.s1, this.s2, this.s3] = seedState(seed);
   }
 
+  /** The generator's state, for `restore` (a query handler must not move the sequence). */
+  snapshot(): readonly [number, number, number, number] {
+    return [this.s0, this.s1, this.s2, this.s3];
+  }
+
+  /** Puts back a state taken by `snapshot`. */
+  restore(state: readonly [number, number, number, number]): void {
+    [this.s0, this.s1, this.s2, this.s3] = state;
+  }
+
   /** Next 32 random bits as an unsigned integer. */
   nextUint32(): number {
     const s1 = this.s1;

@@ -1,4 +1,5 @@
 import type { ActivityResolution } from '../../../engine/protocol/activation.js';
+import type { ScheduleActivityCommand } from '../../../engine/protocol/commands.js';
 import type { FailureInfo } from '../../../engine/protocol/failures.js';
 import type { ActivityScheduleOptions } from '../../../engine/protocol/retry-policy.js';
 import { onScopeCancelled, type CancellationScope } from '../cancellation-scope.js';
@@ -9,6 +10,7 @@ import { neverIssued, noop, quietly, toPayloads, type RunCore } from './core.js'
 interface PendingActivity {
   readonly activityType: string;
   readonly cancellationType: ActivityCancellationType;
+  readonly command: ScheduleActivityCommand;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
   readonly unsubscribe: () => void;
@@ -39,11 +41,12 @@ export class Activities {
     if (scope.consideredCancelled) return quietly(scope.cancelRequested);
     const args = toPayloads(request.args, `activity '${activityType}'`);
     const seq = this.core.nextSeq('activity');
+    const command: ScheduleActivityCommand = { kind: 'ScheduleActivity', seq, activityType, ...(taskQueue !== undefined ? { taskQueue } : {}), args, options };
     const promise = new Promise((resolve, reject) => {
       const unsubscribe = scope.cancellable ? onScopeCancelled(scope, (reason) => this.cancel(seq, reason)) : noop;
-      this.pending.set(seq, { activityType, cancellationType, resolve, reject, unsubscribe });
+      this.pending.set(seq, { activityType, cancellationType, command, resolve, reject, unsubscribe });
     });
-    this.core.pushCommand({ kind: 'ScheduleActivity', seq, activityType, ...(taskQueue !== undefined ? { taskQueue } : {}), args, options });
+    this.core.pushCommand(command);
     return quietly(promise);
   }
 
@@ -62,8 +65,11 @@ export class Activities {
   private cancel(seq: number, reason: CancelledFailure): void {
     const pending = this.pending.get(seq);
     if (!pending) return;
-    if (pending.cancellationType !== 'ABANDON') this.core.pushCommand({ kind: 'RequestCancelActivity', seq });
-    if (pending.cancellationType === 'WAIT_CANCELLATION_COMPLETED') return; // settles with ActivityTaskCanceled/Completed/Failed
+    // Cancelled in the activation that scheduled it: the ScheduleActivity never leaves, so the
+    // activity never runs, whatever the cancellation type (as Temporal Core does).
+    const unsent = this.core.retract(pending.command);
+    if (!unsent && pending.cancellationType !== 'ABANDON') this.core.pushCommand({ kind: 'RequestCancelActivity', seq });
+    if (!unsent && pending.cancellationType === 'WAIT_CANCELLATION_COMPLETED') return; // settles with ActivityTaskCanceled/Completed/Failed
     this.pending.delete(seq);
     pending.reject(new ActivityFailure('Activity task cancelled', pending.activityType, String(seq), 'CANCEL_REQUESTED', undefined, reason));
   }

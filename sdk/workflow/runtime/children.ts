@@ -1,4 +1,5 @@
 import type { ActivityResolution, ChildStartResolution } from '../../../engine/protocol/activation.js';
+import type { StartChildWorkflowCommand } from '../../../engine/protocol/commands.js';
 import type { SearchAttributes } from '../../../engine/protocol/events.js';
 import type { FailureInfo } from '../../../engine/protocol/failures.js';
 import { onScopeCancelled, type CancellationScope } from '../cancellation-scope.js';
@@ -35,6 +36,7 @@ interface Child {
   readonly workflowId: string;
   readonly workflowType: string;
   readonly cancellationType: ChildWorkflowCancellationType;
+  readonly command: StartChildWorkflowCommand;
   readonly start: { readonly resolve: (child: StartedChild) => void; readonly reject: (error: unknown) => void };
   readonly result: Promise<unknown>;
   readonly settleResult: (outcome: { value: unknown } | { error: unknown }) => void;
@@ -71,11 +73,13 @@ export class Children {
         };
       }),
     );
+    const command: StartChildWorkflowCommand = { kind: 'StartChildWorkflow', seq, ...request, args };
     const started = new Promise<StartedChild>((resolve, reject) => {
       const child: Child = {
         workflowId: request.workflowId,
         workflowType: request.workflowType,
         cancellationType: request.cancellationType,
+        command,
         start: { resolve, reject },
         result,
         settleResult,
@@ -86,7 +90,7 @@ export class Children {
       if (scope.cancellable) child.unsubscribe = onScopeCancelled(scope, (reason) => this.cancel(seq, reason));
       this.children.set(seq, child);
     });
-    this.core.pushCommand({ kind: 'StartChildWorkflow', seq, ...request, args });
+    this.core.pushCommand(command);
     return quietly(started);
   }
 
@@ -123,6 +127,14 @@ export class Children {
     const child = this.children.get(seq);
     if (!child) return;
     if (child.runId === undefined) {
+      if (this.core.retract(child.command)) {
+        // Cancelled in the activation that started it: the StartChildWorkflow never leaves, so
+        // the child never exists (as Temporal Core drops the command), whatever the cancellation type.
+        this.children.delete(seq);
+        child.start.reject(reason);
+        child.settleResult({ error: reason });
+        return;
+      }
       child.cancelledBeforeStart = true;
       child.start.reject(reason);
       return;

@@ -22,6 +22,13 @@ export interface RunCore {
    * records nothing, so the history is the same, and the caller learns why at once.
    */
   pushRejection(command: RejectUpdateCommand): void;
+  /**
+   * Takes back a command this activation buffered and has not handed over yet (the very
+   * object passed to `pushCommand`): true when it was still buffered and is now dropped. An
+   * operation cancelled before its command left the sandbox is never started, as Temporal
+   * Core drops such commands.
+   */
+  retract(command: WorkflowCommand): boolean;
 
   /** The next sequence number of a kind (1, 2, 3…). */
   nextSeq(kind: SeqKind): number;
