@@ -186,6 +186,32 @@ async function openRunOf(db: Db, namespace: string, workflowId: string, lock: bo
   return (lock ? q.forNoKeyUpdate() : q).executeTakeFirst();
 }
 
+/**
+ * The open run of a workflow id, locked for closing it: its parent first, then the run (the
+ * lock order of migrations/0004; closing a child notifies its parent, which locks the
+ * parent). parent_run_id never changes, so it is read unlocked. 'closed' when the run closed
+ * while we waited for its lock (the caller decides again).
+ */
+async function lockOpenRunToClose(trx: Transaction<Database>, namespace: string, workflowId: string): Promise<{ run_id: string; workflow_type: string } | undefined | 'closed'> {
+  const seen = await trx
+    .selectFrom('chronicle.executions')
+    .select(['run_id', 'parent_run_id'])
+    .where('namespace', '=', namespace)
+    .where('workflow_id', '=', workflowId)
+    .where('status', '=', 'RUNNING')
+    .executeTakeFirst();
+  if (!seen) return undefined;
+  if (seen.parent_run_id) await sql`SELECT chronicle.lock_parent_of(${seen.run_id}::uuid)`.execute(trx);
+  const locked = await trx
+    .selectFrom('chronicle.executions')
+    .select(['run_id', 'workflow_type'])
+    .where('run_id', '=', seen.run_id)
+    .where('status', '=', 'RUNNING')
+    .forNoKeyUpdate()
+    .executeTakeFirst();
+  return locked ?? 'closed';
+}
+
 /** Default reuse policy, FAIL or USE_EXISTING: insert first, read the winner on conflict. */
 async function startUnserialized(db: Db, namespace: string, v: CheckedStart): Promise<StartExecutionResult> {
   for (let i = 0; i < 3; i++) {
@@ -206,7 +232,8 @@ async function startSerialized(trx: Transaction<Database>, namespace: string, v:
   await sql`SELECT pg_advisory_xact_lock(${START_LOCK_CLASS}::int, hashtext(${`${namespace}\n${v.workflowId}`}))`.execute(trx);
   const notes: Notification[] = [];
   for (let i = 0; i < 3; i++) {
-    const open = await openRunOf(trx, namespace, v.workflowId, true);
+    const open = v.conflict === 'TERMINATE_EXISTING' ? await lockOpenRunToClose(trx, namespace, v.workflowId) : await openRunOf(trx, namespace, v.workflowId, true);
+    if (open === 'closed') continue;
     if (open) {
       if (v.conflict === 'FAIL') throw new WorkflowExecutionAlreadyStartedError(v.workflowId, open.workflow_type, open.run_id);
       if (v.conflict === 'USE_EXISTING') return { runId: open.run_id, started: false, notifications: notes };
@@ -373,10 +400,22 @@ export async function terminateExecution(
 ): Promise<Notification[]> {
   return retryOnDeadlock(() =>
     db.transaction().execute(async (trx) => {
-      // A child's parent is locked before the child (the lock order of migrations/0004).
-      const target = await resolveRun(trx, namespace, ref);
-      if (target.parent_run_id) await sql`SELECT chronicle.lock_parent_of(${target.run_id}::uuid)`.execute(trx);
-      const ex = await lockOpenRun(trx, namespace, { workflowId: target.workflow_id, runId: target.run_id });
+      // A child's parent is locked before the child (the lock order of migrations/0004). By
+      // workflow id only, a run that closed while we waited for its lock (continued as new,
+      // typically) is followed to the run now open, as messages do (engine/signals.ts).
+      let ex: ExecutionRow;
+      for (let round = 1; ; round++) {
+        const target = await resolveRun(trx, namespace, ref);
+        if (target.parent_run_id) await sql`SELECT chronicle.lock_parent_of(${target.run_id}::uuid)`.execute(trx);
+        const locked = await resolveRun(trx, namespace, { workflowId: target.workflow_id, runId: target.run_id }, true);
+        if (locked.status === 'RUNNING') {
+          ex = locked;
+          break;
+        }
+        if (ref.runId || target.status !== 'RUNNING' || round >= MAX_FOLLOW_ROUNDS) {
+          throw new WorkflowNotRunningError(locked.workflow_id, locked.run_id, locked.status);
+        }
+      }
       const { rows } = await sql<{ notes: Notification[] }>`
         SELECT chronicle.terminate_run(${ex.run_id}::uuid, ${opts.reason || null}, ${opts.identity || null}) AS notes`.execute(trx);
       return rows[0]!.notes;
@@ -390,10 +429,25 @@ export async function terminateExecution(
  * deadlock with each other.
  */
 async function lockOpenRun(trx: Transaction<Database>, namespace: string, ref: WorkflowRef): Promise<ExecutionRow> {
-  const ex = await resolveRun(trx, namespace, ref, true);
-  if (ex.status !== 'RUNNING') throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
-  return ex;
+  // By workflow id only, a run that closed while we waited for its lock is followed to the
+  // run now open (the next statement's snapshot has it), as engine/signals.ts does.
+  for (let round = 1; ; round++) {
+    const ex = await resolveRun(trx, namespace, ref, true);
+    if (ex.status === 'RUNNING') return ex;
+    if (ref.runId || round >= MAX_FOLLOW_ROUNDS) throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
+    const open = await trx
+      .selectFrom('chronicle.executions')
+      .select('run_id')
+      .where('namespace', '=', namespace)
+      .where('workflow_id', '=', ref.workflowId)
+      .where('status', '=', 'RUNNING')
+      .executeTakeFirst();
+    if (!open) throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
+  }
 }
+
+/** Rounds of following a workflow id's closing runs to the open one (back-to-back closes). */
+const MAX_FOLLOW_ROUNDS = 5;
 
 /** The who and why of an operator's request, as recorded in its event. */
 function requestAttributes(opts: { reason?: string; identity?: string }): { reason?: string; identity?: string } {

@@ -156,7 +156,6 @@ DECLARE
   notes jsonb := jsonb_build_array(jsonb_build_array('chronicle_closed', p_run_id::text));
   base jsonb;
   handled uuid[] := '{}';
-  found_child boolean;
 BEGIN
   SELECT * INTO ex FROM chronicle.executions x WHERE x.run_id = p_run_id;
 
@@ -195,22 +194,22 @@ BEGIN
     END IF;
   END IF;
 
-  -- Children, in run_id order. Read again until a pass finds none unhandled: a child that
-  -- continued-as-new while we waited for its lock has a successor (same parent_run_id) that
-  -- this statement's snapshot did not contain; the next statement's does. Most runs have no
-  -- child: a plain EXISTS probe (3 µs here) skips the locking loop (13 µs).
+  -- Children, in run_id order. Read again until a fresh probe finds none unhandled: a child
+  -- that continued-as-new while we waited for its lock is skipped by the pass (its row no
+  -- longer matches after the wait) and has a successor (same parent_run_id) that the pass's
+  -- snapshot did not contain; the next statement's does. The probe, not "this pass locked
+  -- something", decides: a pass whose only child was skipped so locked nothing. Most runs
+  -- have no child: a plain EXISTS probe (3 µs here) skips the locking loop (13 µs).
   IF NOT EXISTS (SELECT 1 FROM chronicle.executions x WHERE x.parent_run_id = p_run_id AND x.status = 'RUNNING') THEN
     RETURN notes;
   END IF;
   LOOP
-    found_child := false;
     FOR child IN
       SELECT * FROM chronicle.executions x
       WHERE x.parent_run_id = p_run_id AND x.status = 'RUNNING' AND x.parent_close_policy <> 'ABANDON' AND x.run_id <> ALL(handled)
       ORDER BY x.run_id
       FOR NO KEY UPDATE
     LOOP
-      found_child := true;
       handled := handled || child.run_id;
       IF child.parent_close_policy = 'TERMINATE' THEN
         notes := notes || chronicle.terminate_run(child.run_id,
@@ -220,7 +219,9 @@ BEGIN
           format('parent run %s closed (%s) and the child''s parent close policy is REQUEST_CANCEL', p_run_id, ex.status), 'chronicle');
       END IF;
     END LOOP;
-    EXIT WHEN NOT found_child;
+    EXIT WHEN NOT EXISTS (
+      SELECT 1 FROM chronicle.executions x
+      WHERE x.parent_run_id = p_run_id AND x.status = 'RUNNING' AND x.parent_close_policy <> 'ABANDON' AND x.run_id <> ALL(handled));
   END LOOP;
 
   RETURN notes;

@@ -18,7 +18,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { PgEngine } from '../../../engine/pg-engine.js';
 import type { Logger } from '../../../engine/logger.js';
-import { Client, Connection, type WorkflowHandle } from '../../../sdk/client/index.js';
+import { Client, Connection, type HandleResult, type WorkflowHandle } from '../../../sdk/client/index.js';
 import { createTestDatabase, type TestDatabase } from '../../helpers/database.js';
 import { checkInvariants, formatInvariants, invariantFailureMessage, type CheckResult } from './invariants.js';
 import { createLedger, ledgerSummary } from './ledger.js';
@@ -43,7 +43,7 @@ export interface Scenario {
   /** ms since the scenario started. */
   elapsed(): number;
   /** The run's result, or an error after `deadlineMs` (a generous bound, not a timing assertion). */
-  result<R>(handle: WorkflowHandle<R>, deadlineMs: number): Promise<R>;
+  result<T>(handle: WorkflowHandle<T>, deadlineMs: number): Promise<HandleResult<T>>;
 }
 
 export { seededRandom };
@@ -66,11 +66,19 @@ const quietLogger: Logger = {
   error: (m, meta) => console.error(`[test engine] ${m}`, meta ?? ''),
 };
 
+export interface ScenarioOptions {
+  /**
+   * Extra environment for every worker process the supervisor forks, e.g. the CHRONICLE_*
+   * limit variables (engine/limits.ts), so that the workers' engines enforce small limits.
+   */
+  readonly workerEnv?: Readonly<Record<string, string>>;
+}
+
 /**
  * Runs `body` as a fault scenario (see the file comment). The invariants must hold with 0
  * violations: a body that passed still fails when they do not. The results are in the report.
  */
-export async function runScenario(name: string, body: (s: Scenario) => Promise<void>): Promise<void> {
+export async function runScenario(name: string, body: (s: Scenario) => Promise<void>, options: ScenarioOptions = {}): Promise<void> {
   const seed = chooseSeed();
   const random = seededRandom(seed);
   console.log(`[fault] ${name}: CHAOS_SEED=${seed}`);
@@ -87,7 +95,7 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<v
     engine = await PgEngine.connect({ databaseUrl: db.url, migrate: false, pollIntervalMs: 250, logger: quietLogger });
     const client = new Client({ connection: Connection.fromEngine(engine), identity: `fault-test-${process.pid}` });
     const taskQueue = `fault-${name}`.slice(0, 60);
-    supervisor = new Supervisor({ databaseUrl: db.url, taskQueue, random });
+    supervisor = new Supervisor({ databaseUrl: db.url, taskQueue, random, ...(options.workerEnv ? { env: options.workerEnv } : {}) });
     const s: Scenario = {
       name,
       seed,
@@ -100,8 +108,8 @@ export async function runScenario(name: string, body: (s: Scenario) => Promise<v
       taskQueue,
       report,
       elapsed: () => Date.now() - t0,
-      result: <R,>(handle: WorkflowHandle<R>, deadlineMs: number) =>
-        handle.result<R>({ signal: AbortSignal.timeout(deadlineMs) }).catch((err: unknown) => {
+      result: <T,>(handle: WorkflowHandle<T>, deadlineMs: number) =>
+        handle.result<HandleResult<T>>({ signal: AbortSignal.timeout(deadlineMs) }).catch((err: unknown) => {
           if ((err as Error)?.name === 'TimeoutError' || (err as Error)?.name === 'AbortError') {
             throw new Error(`workflow ${handle.workflowId} did not close within ${deadlineMs} ms (CHAOS_SEED=${seed})`);
           }
