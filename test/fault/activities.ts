@@ -6,7 +6,7 @@
  */
 import { activityInfo, heartbeat, sleep } from 'chronicle/activity';
 import { ledgerPoolFromEnv, recordExecution } from './harness/ledger.js';
-import { stepValue } from './oracle.js';
+import { mixValue, stepValue } from './oracle.js';
 
 async function recordThisAttempt(): Promise<void> {
   const info = activityInfo();
@@ -35,4 +35,11 @@ export async function slowStep(ms: number, value: number): Promise<number> {
     await sleep(Math.min(100, left));
   }
   return value + 1;
+}
+
+/** One item of `generations` (F6b): `workMs` of work (a window for kills), then mixValue(item, value). */
+export async function mix(item: number, value: number, workMs: number): Promise<number> {
+  await recordThisAttempt();
+  if (workMs > 0) await sleep(workMs);
+  return mixValue(item, value);
 }
