@@ -94,6 +94,8 @@ export interface PgEngineOptions {
 }
 
 const DEFAULT_POLL_WAIT_MS = 10_000;
+/** How soon the timer loop comes back for a due timer whose run was locked by someone else. */
+const SKIPPED_TIMER_RETRY_MS = 5;
 const TYPE_REGISTRATION_INTERVAL_MS = 60_000;
 
 /**
@@ -183,7 +185,10 @@ export class PgEngine implements Engine {
         if (fired > 0) await failpoint('timer.afterFireCommit');
         if (fired >= 500) return 0;
         const next = await msUntilNextTimer(this.db);
-        return Math.min(next ?? Infinity, this.settings.pollIntervalMs);
+        // A due timer left behind (its run's row was busy: fireDueTimers skips locked runs)
+        // is retried shortly, not in a tight loop.
+        const floor = fired === 0 && next === 0 ? SKIPPED_TIMER_RETRY_MS : 0;
+        return Math.min(Math.max(next ?? Infinity, floor), this.settings.pollIntervalMs);
       },
       this.log,
     );
