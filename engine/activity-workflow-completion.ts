@@ -41,7 +41,10 @@ export async function completeActivityAndWorkflowTask(
           ${c.eagerWorkflowTaskQueue ?? null}, ${leaseMs}, ${p.effects}::jsonb, ${historyLimitsJson(settings.limits)}::jsonb)`.execute(db),
     );
     const r = rows[0]!;
-    if (r.applied) return { applied: true, ...recordedTask(r, notifier) };
+    if (r.applied) {
+      const growth = { limits: settings.limits, sizeBefore: c.historySizeBytes ?? 0, appendedBytes: Buffer.byteLength(p.commandEvents) + Buffer.byteLength(payloadJson(c.result)) };
+      return { applied: true, ...recordedTask(r, notifier, growth) };
+    }
     notifier.send(r.notifications as Notification[]);
     const eager = r.eager_workflow_task ? (await toWorkflowTasks(db, log, [r.eager_workflow_task], settings.limits, leaseMs))[0] : undefined;
     return { applied: false, ...(eager ? { eagerWorkflowTask: eager } : {}) };

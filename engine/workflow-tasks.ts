@@ -4,7 +4,7 @@ import type { ExecutionRow } from './executions.js';
 import { StaleTaskError } from './errors.js';
 import { appendEvents } from './history.js';
 import { retryOnDeadlock } from './deadlock-retry.js';
-import { defaultLimits, historyLimitsJson, type LimitSettings } from './limits.js';
+import { continueAsNewSuggested, defaultLimits, historyLimitsJson, type LimitSettings } from './limits.js';
 import { STALE_LEASE_SQLSTATE, toActivityTask, toWorkflowTasks, type EagerActivityRow, type WorkflowTaskClaimRow } from './task-rows.js';
 import type { Logger } from './logger.js';
 import type { Notification, Notifier } from './notifier.js';
@@ -109,7 +109,11 @@ export async function completeWorkflowTask(
           ${c.commandEvents}::jsonb, ${c.activities}::jsonb, ${c.timers}::jsonb, ${c.canceledTimers}::int[], ${c.close}::jsonb,
           ${completion.eagerActivitySlots ?? 0}, ${c.effects}::jsonb, ${historyLimitsJson(settings.limits)}::jsonb)`.execute(db),
     );
-    return recordedTask(rows[0]!, notifier);
+    return recordedTask(rows[0]!, notifier, {
+      limits: settings.limits,
+      sizeBefore: completion.historySizeBytes ?? 0,
+      appendedBytes: Buffer.byteLength(c.commandEvents),
+    });
   } catch (err) {
     if ((err as { code?: string }).code === STALE_LEASE_SQLSTATE) throw new StaleTaskError(taskToken, (err as Error).message);
     throw err;
@@ -126,14 +130,31 @@ export interface RecordedTaskRow {
   rejected?: string | null;
 }
 
-export function recordedTask(r: RecordedTaskRow, notifier: Notifier): WorkflowTaskCompletionResult {
+/** What the caller knows to estimate the history after a completion (see WorkflowTaskCompletionResult). */
+export interface HistoryGrowth {
+  readonly limits: LimitSettings;
+  /** The history size the task saw. */
+  readonly sizeBefore: number;
+  /** JSON bytes of what the completion appended that the caller knows of (its command events, a result). */
+  readonly appendedBytes: number;
+}
+
+export function recordedTask(r: RecordedTaskRow, notifier: Notifier, growth?: HistoryGrowth): WorkflowTaskCompletionResult {
   notifier.send(r.notifications);
+  const after = growth && !r.closed && !r.rejected ? estimatedHistory(r.completed_event_id, growth) : {};
   if (r.rejected === 'UNHANDLED_EVENTS') return { completedEventId: 0, closed: false, rejected: 'UNHANDLED_EVENTS' };
   return {
     completedEventId: r.completed_event_id,
     closed: r.closed,
     ...(r.eager.length ? { eagerActivityTasks: r.eager.map(toActivityTask) } : {}),
+    ...after,
   };
+}
+
+/** The history facts after a recorded batch ending at `completedEventId` (its length is exact). */
+function estimatedHistory(completedEventId: number, g: HistoryGrowth): { historySizeBytes: number; continueAsNewSuggested: boolean } {
+  const historySizeBytes = g.sizeBefore + g.appendedBytes;
+  return { historySizeBytes, continueAsNewSuggested: continueAsNewSuggested(g.limits, completedEventId, historySizeBytes) };
 }
 
 /** Longest wait before a failing workflow task is retried. */

@@ -74,6 +74,14 @@ export interface WorkflowTaskCompletionResult {
    */
   readonly rejected?: 'UNHANDLED_EVENTS';
   /**
+   * The run's history after this completion, as its next task would see it before that
+   * task's own inputs: the size is an estimate (the size the task saw plus what it appended).
+   * A worker that runs the next activation without a claim (the one-commit path) hands these
+   * to it, so `workflowInfo().continueAsNewSuggested` keeps up with a growing history.
+   */
+  readonly historySizeBytes?: number;
+  readonly continueAsNewSuggested?: boolean;
+  /**
    * Activities scheduled by this completion that were leased to the completing worker in
    * the same transaction (eager dispatch; see `WorkflowTaskCompletion.eagerActivitySlots`).
    * The worker must run them as if it had claimed them.

@@ -3,6 +3,7 @@ import { canonicalJson } from '../../engine/canonical-json.js';
 import type { ActivityTask, WorkflowTask } from '../../engine/protocol/index.js';
 import type { SpeculativeWorkflowTask } from './activity-runner.js';
 import type { BusyRuns } from './busy-runs.js';
+import type { LongHistoryWarnings } from './history-warnings.js';
 import type { Slots } from './slots.js';
 import type { WorkflowCache } from './workflow-cache.js';
 import type { ActivationResult, WorkflowRun } from './workflow-run.js';
@@ -38,6 +39,8 @@ export interface SpeculatorOptions {
   readonly isPolling: () => boolean;
   /** Runs an eagerly leased activity attempt in the activity slot reserved for it. */
   readonly startActivity: (task: ActivityTask) => void;
+  /** Warns once per run when its history passes the engine's warning threshold. */
+  readonly historyWarnings: LongHistoryWarnings;
   /** Runs a claimed workflow task (the ordinary path); the caller releases its slot after. */
   readonly runWorkflowTask: (task: WorkflowTask) => Promise<void>;
 }
@@ -135,7 +138,14 @@ export class Speculator implements SpeculationHints {
       } else {
         spec.run.markCompleted(outcome.completedEventId);
         this.workflowTimes.set(spec.run, spec.workflowTime);
-        this.historyFacts.set(spec.run, { historySizeBytes: spec.historySizeBytes ?? 0, continueAsNewSuggested: spec.continueAsNewSuggested ?? false });
+        // The history after this commit, as the engine reports it: without it a loop of
+        // activities on this path would never see continueAsNewSuggested turn true.
+        const facts = {
+          historySizeBytes: outcome.historySizeBytes ?? spec.historySizeBytes ?? 0,
+          continueAsNewSuggested: outcome.continueAsNewSuggested ?? spec.continueAsNewSuggested ?? false,
+        };
+        this.historyFacts.set(spec.run, facts);
+        this.opts.historyWarnings.note(spec.run, facts, { historyLength: outcome.completedEventId });
         cache.put(spec.runId, spec.run);
       }
       wftSlots.release();

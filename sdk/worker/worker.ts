@@ -9,6 +9,7 @@ import { ActivityRunner, type ActivityFunction } from './activity-runner.js';
 import { bundleWorkflowCode, type WorkflowBundle } from './bundler.js';
 import { BusyRuns } from './busy-runs.js';
 import type { NativeConnection } from './connection.js';
+import { LongHistoryWarnings } from './history-warnings.js';
 import { QueryAnswerer } from './query-answerer.js';
 import { createSandboxFactory } from './sandbox.js';
 import { Slots } from './slots.js';
@@ -125,7 +126,9 @@ export class Worker {
     this.activities = registeredActivities(options.activities);
     const isPolling = () => this.polling;
     const startActivity = (task: ActivityTask) => this.startActivity(task);
+    const historyWarnings = new LongHistoryWarnings(this.log);
     this.speculation = new Speculator({
+      historyWarnings,
       runsWorkflows: this.sandboxes !== undefined,
       cache: this.cache,
       busyRuns: this.busyRuns,
@@ -139,6 +142,7 @@ export class Worker {
       runWorkflowTask: (task) => this.workflowTasks.run(task),
     });
     this.workflowTasks = new WorkflowTaskRunner({
+      historyWarnings,
       engine,
       sandboxes: this.sandboxes,
       cache: this.cache,

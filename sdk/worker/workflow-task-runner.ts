@@ -15,6 +15,7 @@ import {
 import type { ActivityFunction } from './activity-runner.js';
 import type { BusyRuns } from './busy-runs.js';
 import { fetchFullHistory } from './history-fetch.js';
+import { LongHistoryWarnings } from './history-warnings.js';
 import { runLocalActivities } from './local-activities.js';
 import { NonDeterminismError } from './replay/matcher.js';
 import type { WorkflowSandboxFactory } from './sandbox.js';
@@ -81,6 +82,8 @@ export interface WorkflowTaskRunnerOptions {
   /** Runs an eagerly leased activity attempt in the activity slot reserved for it. */
   readonly startActivity: (task: ActivityTask) => void;
   readonly speculation: SpeculationHints;
+  /** Warns once per run when its history passes the engine's warning threshold. */
+  readonly historyWarnings: LongHistoryWarnings;
 }
 
 /**
@@ -90,8 +93,6 @@ export interface WorkflowTaskRunnerOptions {
  * the cache; or fails the task so the engine retries it.
  */
 export class WorkflowTaskRunner {
-  /** Runs whose long history this worker has already warned about. */
-  private readonly warnedLongHistory = new WeakSet<WorkflowRun>();
   constructor(private readonly opts: WorkflowTaskRunnerOptions) {}
 
   /** Runs one claimed task in a workflow-task slot the caller holds; its failures go to the engine. */
@@ -125,17 +126,7 @@ export class WorkflowTaskRunner {
       }
       this.opts.speculation.claimed(task.startedAt);
       const facts = { historySizeBytes: task.historySizeBytes, continueAsNewSuggested: task.continueAsNewSuggested };
-      if (task.continueAsNewSuggested && !this.warnedLongHistory.has(run)) {
-        // The first warning of the history limits (once per cached run): past the maximum
-        // the engine terminates the run, so a workflow that grows without bound must
-        // continue as new (workflowInfo().continueAsNewSuggested is true from now on).
-        this.warnedLongHistory.add(run);
-        log.warn('workflow history is past the warning threshold; continue-as-new before it reaches the limit, which terminates the run', {
-          ...meta,
-          historyLength: task.historyLength,
-          historySizeBytes: task.historySizeBytes,
-        });
-      }
+      this.opts.historyWarnings.note(run, facts, { ...meta, historyLength: task.historyLength });
       const live: LiveActivationOptions = { timestamp: task.startedAt, historyLength: task.historyLength + countRecordedPending(task), ...facts };
       const result = await this.activateWithLocalActivities(run, task.events, live, task.workflowTaskTimeoutMs);
       if ('error' in result) {
@@ -182,7 +173,13 @@ export class WorkflowTaskRunner {
       } else {
         stats.workflowTasksCompleted++;
         run.markCompleted(done.completedEventId);
-        this.opts.speculation.cached(run, task.startedAt, facts);
+        // What the next activation without a claim (a speculation) must see: the history
+        // after this completion, which the engine reports.
+        const after =
+          done.historySizeBytes !== undefined
+            ? { historySizeBytes: done.historySizeBytes, continueAsNewSuggested: done.continueAsNewSuggested ?? facts.continueAsNewSuggested }
+            : facts;
+        this.opts.speculation.cached(run, task.startedAt, after);
         cache.put(task.runId, run);
       }
       run = undefined;

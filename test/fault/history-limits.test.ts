@@ -117,7 +117,7 @@ const WORKFLOW_BY_PATH: Record<AppendPath, string> = { signal: 'signalRecorder',
 
 describe('F6c: the history length limit', () => {
   it.each<AppendPath>(['signal', 'activity', 'timer'])(
-    'a run that grows through %s events is terminated with HISTORY_LIMIT_EXCEEDED naming the count and the limit, after a worker warning (not on the activity path: see the it.fails below); the closed run is still served',
+    'a run that grows through %s events is terminated with HISTORY_LIMIT_EXCEEDED naming the count and the limit, after a worker warning; the closed run is still served',
     (path) =>
       runScenario(`fault-f6c-history-limit-${path}`, (s) =>
         withLimitedWorker(s, async ({ engine, client, workerLog, taskQueue }) => {
@@ -178,16 +178,13 @@ describe('F6c: the history length limit', () => {
           expect(d.workflowTaskFailure).toBeUndefined();
 
           // The worker logged the warning threshold for this run first: while its history was
-          // past the warning and still under the maximum. Not on the activity path: there
-          // every step after the first goes through the one-commit path, which never learns
-          // that the warning was passed (the bug the `it.fails` test below pins down).
+          // past the warning and still under the maximum (on the activity path the one-commit
+          // path learns it from the engine's answer; the test below pins that down).
           const warnings = workerLog.entries.filter((e) => e.level === 'warn' && e.message.includes('past the warning threshold') && e.meta?.runId === runId);
           const warnedAt = warnings.length ? Number(warnings[0]!.meta!.historyLength) : undefined;
-          if (path !== 'activity') {
-            expect(warnings.length, 'the worker warned about the run').toBeGreaterThanOrEqual(1);
-            expect(warnedAt).toBeGreaterThanOrEqual(LIMITS.historyLengthWarn);
-            expect(warnedAt).toBeLessThan(LIMITS.historyLengthMax);
-          }
+          expect(warnings.length, 'the worker warned about the run').toBeGreaterThanOrEqual(1);
+          expect(warnedAt).toBeGreaterThanOrEqual(LIMITS.historyLengthWarn);
+          expect(warnedAt).toBeLessThan(LIMITS.historyLengthMax);
 
           // Per path: the events that grew the history are there.
           if (path === 'signal') {
@@ -218,20 +215,13 @@ describe('F6c: the history length limit', () => {
 });
 
 describe('F6c: continueAsNewSuggested on the one-commit path', () => {
-  // PRODUCT BUG (see the report in test-results/fault-f6c-activities-until-suggested.json):
-  // a run whose progress goes through the worker's one-commit path (an activity result
-  // and the workflow task it unblocks committed together, sdk/worker/speculation.ts)
-  // never sees continueAsNewSuggested turn true. Speculator.prepare() hands the activation
-  // the history facts of the last *claimed* workflow task (`historyFacts`), and finish()
-  // stores the same values back, so `continueAsNewSuggested` stays at the value of the first
-  // task (false) however long the history grows; the engine's combined completion
-  // (complete_activity_and_workflow_task, migrations/0004) applies it without telling the
-  // worker that the warning threshold was passed. The worker's warning
-  // ('past the warning threshold') is never logged either (it is only in the claimed-task
-  // path, sdk/worker/workflow-task-runner.ts). So the documented pattern, "continue as new
-  // when workflowInfo().continueAsNewSuggested turns true", with a loop of activities on
-  // one worker, runs into historyLengthMax and is terminated.
-  it.fails('a loop of activities that stops when continueAsNewSuggested turns true sees it before the maximum (FAILS: terminated with HISTORY_LIMIT_EXCEEDED)', () =>
+  // A run whose progress goes through the worker's one-commit path (an activity result and
+  // the workflow task it unblocks committed together, sdk/worker/speculation.ts) has no
+  // claimed task to tell it the history size. Before the fix it kept the facts of its last
+  // claimed task, so continueAsNewSuggested stayed false and the documented pattern ran into
+  // historyLengthMax; now the engine's answer to each completion carries the history facts
+  // after it, and the worker hands those to the next activation.
+  it('a loop of activities that stops when continueAsNewSuggested turns true sees it before the maximum', () =>
     runScenario('fault-f6c-activities-until-suggested', (s) =>
       withLimitedWorker(s, async ({ client, workerLog, taskQueue }) => {
         const workflowId = 'f6c-activities-until-suggested';
