@@ -63,7 +63,8 @@ describe('PgEngine', () => {
     // The task says how long its lease lasts (the worker budgets local activities by it).
     expect(t1.workflowTaskTimeoutMs).toBe(300);
     const c1 = await engine.completeWorkflowTask(t1.taskToken, { commands: [schedule(1, 'greet', {}, ['Ada'])], workflowTime: t1.startedAt, identity });
-    expect(c1).toEqual({ completedEventId: 3, closed: false });
+    expect(c1).toMatchObject({ completedEventId: 3, closed: false, continueAsNewSuggested: false });
+    expect(c1.rejected).toBeUndefined();
 
     const [a] = await engine.pollActivityTasks({ taskQueue, maxTasks: 5, identity, waitMs: 5000 });
     expect(a).toMatchObject({ activityType: 'greet', args: ['Ada'], attempt: 1, workflowId });
