@@ -424,11 +424,13 @@ export async function terminateExecution(
 }
 
 /**
- * Locks the run a ref names and checks it is open. Lock order: the run's executions row
- * first, always; every path that touches a run's other rows holds it, so they cannot
- * deadlock with each other.
+ * Locks the open run that `ref` names (lock order: the run's executions row first, as every
+ * path that touches a run does, so they cannot deadlock with each other). For a ref by
+ * workflow id only, a run that closed while we waited for its lock (continued as new,
+ * typically) is followed to the run now open, so a message or request addressed to the
+ * workflow id reaches the current run. Throws WorkflowNotFoundError / WorkflowNotRunningError.
  */
-async function lockOpenRun(trx: Transaction<Database>, namespace: string, ref: WorkflowRef): Promise<ExecutionRow> {
+export async function lockOpenRun(trx: Transaction<Database>, namespace: string, ref: WorkflowRef): Promise<ExecutionRow> {
   // By workflow id only, a run that closed while we waited for its lock is followed to the
   // run now open (the next statement's snapshot has it), as engine/signals.ts does.
   for (let round = 1; ; round++) {

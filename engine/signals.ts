@@ -14,7 +14,7 @@ import type { Database } from './db/database.js';
 import { retryOnDeadlock } from './deadlock-retry.js';
 import type { SignalRequest, SignalWithStartRequest, StartWorkflowRequest, StartWorkflowResponse, WorkflowRef } from './engine.js';
 import { InvalidArgumentError, WorkflowExecutionAlreadyStartedError, WorkflowNotRunningError } from './errors.js';
-import { resolveRun, startExecution, type ExecutionRow, type StartExecutionResult } from './executions.js';
+import { lockOpenRun, resolveRun, startExecution, type ExecutionRow, type StartExecutionResult } from './executions.js';
 import { deliverTail } from './inbox.js';
 import type { LimitSettings } from './limits.js';
 import type { Notifier } from './notifier.js';
@@ -37,29 +37,6 @@ export type RunTarget = Pick<ExecutionRow, 'run_id' | 'namespace' | 'task_queue'
 // A run that closes while a message waits for its lock is usually replaced at once (a
 // continue-as-new); a few rounds cover back-to-back closes without looping forever.
 const MAX_RESOLVE_ROUNDS = 5;
-
-/**
- * Locks the open run that `ref` names (lock order: the run's executions row first, as
- * every path that touches a run does). For a ref by workflow id only, a run that closed
- * while we waited for its lock (continued as new, typically) is followed to the run now
- * open, so a message addressed to the workflow id reaches the current run. Throws
- * WorkflowNotFoundError / WorkflowNotRunningError.
- */
-export async function lockOpenRun(trx: Transaction<Database>, namespace: string, ref: WorkflowRef): Promise<ExecutionRow> {
-  for (let round = 1; ; round++) {
-    const ex = await resolveRun(trx, namespace, ref, true);
-    if (ex.status === 'RUNNING') return ex;
-    if (ref.runId || round >= MAX_RESOLVE_ROUNDS) throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
-    const open = await trx
-      .selectFrom('chronicle.executions')
-      .select('run_id')
-      .where('namespace', '=', namespace)
-      .where('workflow_id', '=', ref.workflowId)
-      .where('status', '=', 'RUNNING')
-      .executeTakeFirst();
-    if (!open) throw new WorkflowNotRunningError(ex.workflow_id, ex.run_id, ex.status);
-  }
-}
 
 /**
  * The open run of a workflow id, locked, or undefined. A run that closes while we wait for

@@ -31,13 +31,12 @@ import {
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotRunningError,
 } from './errors.js';
-import type { ExecutionRow } from './executions.js';
+import { lockOpenRun, type ExecutionRow } from './executions.js';
 import { KeyedDoorbells, pollUntil } from './keyed-doorbells.js';
 import type { Notification } from './notifier.js';
 import type { Payload, UpdateOutcome } from './protocol/index.js';
 import {
   deliverToRun,
-  lockOpenRun,
   lockOpenRunById,
   startInTransaction,
   validateIdentity,
