@@ -13,7 +13,8 @@ import type { HistoryEvent } from '../../engine/protocol/index.js';
 import type { WorkflowHandle } from '../../sdk/client/index.js';
 import { waitUntil } from '../helpers/database.js';
 import { executionsByActivity, ledgerRows } from './harness/ledger.js';
-import { runScenario, seededRandom, type Scenario } from './harness/scenario.js';
+import { startKillLoop } from './harness/chaos.js';
+import { runScenario, type Scenario } from './harness/scenario.js';
 import { sleepThenStepResult, slowActivityResult, threeStepsResult } from './oracle.js';
 import type * as wf from './workflows.js';
 
@@ -173,8 +174,6 @@ describe('crash recovery (fault)', () => {
       // Inputs and start spacing are drawn up front; the chaos loop has its own stream, so
       // a seed reproduces the same inputs, spacing, kill intervals and victim choices.
       const inputs = Array.from({ length: WORKFLOWS }, (_, i) => ({ n: i + 1, workMs: Math.round(s.uniform(100, 400)), gapMs: Math.round(s.uniform(100, 500)) }));
-      const chaosRandom = seededRandom(s.seed ^ 0x9e3779b9);
-      const u = (min: number, max: number) => min + chaosRandom() * (max - min);
 
       const t0 = Date.now();
       const handles: WorkflowHandle<number>[] = [];
@@ -187,43 +186,10 @@ describe('crash recovery (fault)', () => {
         }
       })();
 
-      let done = false;
-      const kills: { index: number; pid: number; atMs: number; activitiesInFlight: number; workflowTasksInFlight: number }[] = [];
-      const restarts: Promise<unknown>[] = [];
-      let chaosError: unknown;
-      const chaos = (async () => {
-        while (!done && kills.length < MAX_KILLS) {
-          await sleep(u(500, 2000));
-          const pick = chaosRandom();
-          // Never the last live worker: a restart takes seconds on 2 cores (tsx + bundling),
-          // and with every worker down the run measures startup time, not recovery.
-          const live = s.supervisor.liveSlots();
-          if (done || live.length < 2) continue;
-          // The victim is drawn among the live workers that hold running activities (all live
-          // workers when none does): the interesting kill is the one mid-activity, and a kill
-          // that lands only on idle workers proves little (RELIABILITY.md: "≥ 1 kill landed
-          // while activities were in flight").
-          const identities = live.map((i) => `w${i}-${s.supervisor.pid(i)}`);
-          const { rows } = await s.db.pool.query<{ identity: string; a: number; w: number }>(
-            `SELECT x.ident AS identity,
-                    (SELECT count(*) FROM chronicle.activity_tasks t WHERE t.status = 'running' AND t.identity = x.ident)::int AS a,
-                    (SELECT count(*) FROM chronicle.workflow_tasks t WHERE t.status = 'running' AND t.identity = x.ident)::int AS w
-             FROM unnest($1::text[]) WITH ORDINALITY AS x(ident, k) ORDER BY x.k`,
-            [identities],
-          );
-          const busy = live.filter((_, k) => rows[k]!.a > 0);
-          const candidates = busy.length ? busy : live;
-          const index = candidates[Math.floor(pick * candidates.length)]!;
-          const pid = s.supervisor.pid(index);
-          const held = rows[live.indexOf(index)]!;
-          if (s.supervisor.current(index).pid !== pid || !s.supervisor.isAlive(index)) continue;
-          s.supervisor.kill(index, 'SIGKILL');
-          kills.push({ index, pid, atMs: Date.now() - t0, activitiesInFlight: held.a, workflowTasksInFlight: held.w });
-          restarts.push(s.supervisor.restart(index, { randomDelay: true }));
-        }
-      })().catch((err: unknown) => {
-        chaosError = err;
-      });
+      // Never the last live worker, preferring one that holds running activities (RELIABILITY.md:
+      // "≥ 1 kill landed while activities were in flight"): harness/chaos.ts.
+      const chaos = startKillLoop(s, { minIntervalMs: 500, maxIntervalMs: 2000, maxKills: MAX_KILLS });
+      const { kills } = chaos;
 
       let results: number[];
       const completedAt: number[] = [];
@@ -232,11 +198,8 @@ describe('crash recovery (fault)', () => {
         // Expected ≈ 12 s (starts spread over ~9 s, 3 × 100–400 ms steps, ≤ 2 s lease per kill); deadline 120 s.
         results = await Promise.all(handles.map((h, i) => s.result(h, 120_000).then((r) => ((completedAt[i] = Date.now()), r))));
       } finally {
-        done = true;
-        await chaos;
-        await Promise.all(restarts);
+        await chaos.stop();
       }
-      if (chaosError !== undefined) throw chaosError;
       expect(results).toEqual(inputs.map((i) => threeStepsResult(i.n)));
 
       // 0 lost, 0 duplicate completions: one run per workflow, each with one completion event.
