@@ -1,48 +1,20 @@
-import { writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PgEngine } from '../../engine/pg-engine.js';
+import { describe, expect, it } from 'vitest';
 import type { HistoryEvent } from '../../engine/protocol/index.js';
 import { summarizeHistory } from '../../sdk/client/index.js';
-import { NativeConnection } from '../../sdk/worker/index.js';
-import { createExamplesWorker, EXAMPLES_TASK_QUEUE } from '../../examples/worker.js';
+import { EXAMPLES_TASK_QUEUE } from '../../examples/worker.js';
 import type { hello } from '../../examples/hello/workflows.js';
 import type { order } from '../../examples/order/workflows.js';
-import { clientFor, testEngine } from '../helpers/chronicle.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { clientFor } from '../helpers/chronicle.js';
+import { eventTypes, recordGoldenHistory, useExamplesWorker } from './harness.js';
 
-let t: TestDatabase;
-let engine: PgEngine;
-let stopWorker: () => Promise<void>;
-beforeAll(async () => {
-  t = await createTestDatabase();
-  engine = await testEngine(t.url);
-  const worker = await createExamplesWorker(NativeConnection.fromEngine(engine));
-  const running = worker.run();
-  stopWorker = async () => {
-    await worker.shutdown();
-    await running;
-  };
-});
-afterAll(async () => {
-  await stopWorker?.();
-  await engine?.close();
-  await t?.drop();
-});
+const engineOf = useExamplesWorker();
 
-const types = (events: readonly HistoryEvent[]) => events.map((e) => e.eventType);
+const types = eventTypes;
 
-/**
- * With CHRONICLE_RECORD_HISTORIES=1, saves each example's history as a golden history under
- * test/replay/histories/, which test/replay replays against the current code on every run.
- */
-function record(name: string, events: readonly HistoryEvent[]): void {
-  if (process.env.CHRONICLE_RECORD_HISTORIES !== '1') return;
-  writeFileSync(new URL(`../replay/histories/${name}.json`, import.meta.url), JSON.stringify({ workflowsPath: 'examples/workflows.ts', events }, null, 2) + '\n');
-}
 
 describe('examples', () => {
   it('hello: greets through one activity', async () => {
-    const handle = await clientFor(engine).workflow.start<typeof hello>('hello', { workflowId: 'hello-test', taskQueue: EXAMPLES_TASK_QUEUE, args: ['Ada'] });
+    const handle = await clientFor(engineOf()).workflow.start<typeof hello>('hello', { workflowId: 'hello-test', taskQueue: EXAMPLES_TASK_QUEUE, args: ['Ada'] });
     expect(await handle.result()).toBe('Hello, Ada!');
     const { events } = await handle.fetchHistory();
     expect(types(events)).toEqual([
@@ -54,7 +26,7 @@ describe('examples', () => {
       'WorkflowTaskCompleted',
     ]);
     expect(summarizeHistory(events)).toContain('greet #1 → "Hello, Ada!"');
-    record('hello', events);
+    recordGoldenHistory('hello', events);
   });
 
   it('order: parallel reservations, a flaky charge retried to attempt 3, a durable sleep, then shipping', async () => {
@@ -63,7 +35,7 @@ describe('examples', () => {
       { sku: 'mug', quantity: 1 },
       { sku: 'spoon', quantity: 4 },
     ];
-    const handle = await clientFor(engine).workflow.start<typeof order>('order', {
+    const handle = await clientFor(engineOf()).workflow.start<typeof order>('order', {
       workflowId: 'order-test',
       taskQueue: EXAMPLES_TASK_QUEUE,
       args: ['o-1', items, 4999],
@@ -92,6 +64,6 @@ describe('examples', () => {
     expect(types(events)).toContain('TimerStarted');
     expect(types(events).filter((x) => x === 'TimerFired')).toHaveLength(1);
     expect(types(events).at(-2)).toBe('WorkflowExecutionCompleted');
-    record('order', events);
+    recordGoldenHistory('order', events);
   });
 });

@@ -1,53 +1,28 @@
-import { writeFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { PgEngine } from '../../engine/pg-engine.js';
+import { describe, expect, it } from 'vitest';
 import type { HistoryEvent } from '../../engine/protocol/index.js';
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '../../sdk/client/index.js';
 import { ApplicationFailure } from '../../sdk/workflow/index.js';
-import { NativeConnection } from '../../sdk/worker/index.js';
-import { createExamplesWorker, EXAMPLES_TASK_QUEUE } from '../../examples/worker.js';
+import { EXAMPLES_TASK_QUEUE } from '../../examples/worker.js';
 import { approveSignal, rejectSignal, statusQuery, type approval } from '../../examples/approval/workflows.js';
 import type { bookTrip } from '../../examples/saga/workflows.js';
 import type { batchParent } from '../../examples/batch/workflows.js';
 import { balanceQuery, closeSignal, depositUpdate, withdrawUpdate, type account } from '../../examples/entity/workflows.js';
-import { clientFor, testEngine } from '../helpers/chronicle.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { clientFor } from '../helpers/chronicle.js';
+import { eventTypes, recordGoldenHistory, useExamplesWorker } from './harness.js';
 
 // The examples of the full programming model (issue 3), each run end to end on a real worker.
 
-let t: TestDatabase;
-let engine: PgEngine;
-let stopWorker: () => Promise<void>;
-beforeAll(async () => {
-  t = await createTestDatabase();
-  engine = await testEngine(t.url);
-  const worker = await createExamplesWorker(NativeConnection.fromEngine(engine));
-  const running = worker.run();
-  stopWorker = async () => {
-    await worker.shutdown();
-    await running;
-  };
-});
-afterAll(async () => {
-  await stopWorker?.();
-  await engine?.close();
-  await t?.drop();
-});
+const engineOf = useExamplesWorker();
 
-const types = (events: readonly HistoryEvent[]) => events.map((e) => e.eventType);
+const types = eventTypes;
 
-/** With CHRONICLE_RECORD_HISTORIES=1, saves a golden history that test/replay replays on every run. */
-function record(name: string, events: readonly HistoryEvent[]): void {
-  if (process.env.CHRONICLE_RECORD_HISTORIES !== '1') return;
-  writeFileSync(new URL(`../replay/histories/${name}.json`, import.meta.url), JSON.stringify({ workflowsPath: 'examples/workflows.ts', events }, null, 2) + '\n');
-}
 const activityTypes = (events: readonly HistoryEvent[]) =>
   events.flatMap((e) => (e.eventType === 'ActivityTaskScheduled' ? [e.attributes.activityType] : []));
 const request = (id: string) => ({ requestId: id, requester: 'ada', amountCents: 12_500 });
 
 describe('approval: a signal awaited with a timeout', () => {
   it('approves when the signal arrives in time, and the query answers before and after', async () => {
-    const client = clientFor(engine);
+    const client = clientFor(engineOf());
     const handle = await client.workflow.start<typeof approval>('approval', { workflowId: 'approval-yes', taskQueue: EXAMPLES_TASK_QUEUE, args: [request('r1'), '1 hour'] });
     expect(await handle.query(statusQuery)).toBe('WAITING');
     await handle.signal(approveSignal, { by: 'grace', comment: 'ok' });
@@ -57,11 +32,11 @@ describe('approval: a signal awaited with a timeout', () => {
     expect(types(events)).toContain('WorkflowExecutionSignaled');
     // condition's timer lost the race and was cancelled.
     expect(types(events)).toContain('TimerCanceled');
-    record('approval', events);
+    recordGoldenHistory('approval', events);
   });
 
   it('rejects, with the decision sent together with the start (buffered until the handler exists)', async () => {
-    const client = clientFor(engine);
+    const client = clientFor(engineOf());
     const handle = await client.workflow.signalWithStart<typeof approval>('approval', {
       workflowId: 'approval-no',
       taskQueue: EXAMPLES_TASK_QUEUE,
@@ -73,7 +48,7 @@ describe('approval: a signal awaited with a timeout', () => {
   });
 
   it('expires when no decision comes in time', async () => {
-    const client = clientFor(engine);
+    const client = clientFor(engineOf());
     const handle = await client.workflow.start<typeof approval>('approval', { workflowId: 'approval-late', taskQueue: EXAMPLES_TASK_QUEUE, args: [request('r3'), '300ms'] });
     expect(await handle.result()).toEqual({ status: 'EXPIRED' });
     expect(types((await handle.fetchHistory()).events)).toContain('TimerFired');
@@ -82,7 +57,7 @@ describe('approval: a signal awaited with a timeout', () => {
 
 describe('saga: compensation in reverse order', () => {
   it('undoes hotel then flight when the car is sold out, and fails with the cause', async () => {
-    const handle = await clientFor(engine).workflow.start<typeof bookTrip>('bookTrip', { workflowId: 'saga-car', taskQueue: EXAMPLES_TASK_QUEUE, args: [{ tripId: 't1', failAt: 'car' }] });
+    const handle = await clientFor(engineOf()).workflow.start<typeof bookTrip>('bookTrip', { workflowId: 'saga-car', taskQueue: EXAMPLES_TASK_QUEUE, args: [{ tripId: 't1', failAt: 'car' }] });
     const err = await handle.result().then(
       () => undefined,
       (e: unknown) => e,
@@ -93,11 +68,11 @@ describe('saga: compensation in reverse order', () => {
     expect((cause as ApplicationFailure).type).toBe('TripBookingFailed');
     const { events } = await handle.fetchHistory();
     expect(activityTypes(events)).toEqual(['bookFlight', 'bookHotel', 'bookCar', 'cancelHotel', 'cancelFlight']);
-    record('saga', events);
+    recordGoldenHistory('saga', events);
   });
 
   it('books everything when nothing fails', async () => {
-    const handle = await clientFor(engine).workflow.start<typeof bookTrip>('bookTrip', { workflowId: 'saga-ok', taskQueue: EXAMPLES_TASK_QUEUE, args: [{ tripId: 't2' }] });
+    const handle = await clientFor(engineOf()).workflow.start<typeof bookTrip>('bookTrip', { workflowId: 'saga-ok', taskQueue: EXAMPLES_TASK_QUEUE, args: [{ tripId: 't2' }] });
     expect(await handle.result()).toEqual(['flight:t2', 'hotel:t2', 'car:t2']);
   });
 });
@@ -105,13 +80,13 @@ describe('saga: compensation in reverse order', () => {
 describe('batch: fan-out with child workflows', () => {
   it('runs each chunk as a child and sums their results', async () => {
     const items = Array.from({ length: 25 }, (_, i) => i + 1);
-    const handle = await clientFor(engine).workflow.start<typeof batchParent>('batchParent', { workflowId: 'batch-1', taskQueue: EXAMPLES_TASK_QUEUE, args: [items, 10] });
+    const handle = await clientFor(engineOf()).workflow.start<typeof batchParent>('batchParent', { workflowId: 'batch-1', taskQueue: EXAMPLES_TASK_QUEUE, args: [items, 10] });
     expect(await handle.result()).toEqual({ batches: 3, processed: 25, total: items.reduce((s, i) => s + i * i, 0) });
     const events = (await handle.fetchHistory()).events;
     expect(types(events).filter((x) => x === 'StartChildWorkflowExecutionInitiated')).toHaveLength(3);
     expect(types(events).filter((x) => x === 'ChildWorkflowExecutionCompleted')).toHaveLength(3);
-    record('batch', events);
-    const child = await clientFor(engine).workflow.getHandle('batch-1-chunk-2').describe();
+    recordGoldenHistory('batch', events);
+    const child = await clientFor(engineOf()).workflow.getHandle('batch-1-chunk-2').describe();
     expect(child.status.name).toBe('COMPLETED');
     expect(child.parentExecution).toMatchObject({ workflowId: 'batch-1' });
   });
@@ -119,7 +94,7 @@ describe('batch: fan-out with child workflows', () => {
 
 describe('entity: updates, a query and continue-as-new', () => {
   it('applies updates across a chain of runs, rejects an overdraft without recording it, and ends on close', async () => {
-    const client = clientFor(engine);
+    const client = clientFor(engineOf());
     const handle = await client.workflow.start<typeof account>('account', {
       workflowId: 'account-1',
       taskQueue: EXAMPLES_TASK_QUEUE,
@@ -147,6 +122,6 @@ describe('entity: updates, a query and continue-as-new', () => {
     const first = await client.workflow.getHandle('account-1', handle.firstExecutionRunId ?? handle.runId).fetchHistory();
     expect(JSON.stringify(first.events)).not.toContain('1000000');
     expect(types(first.events)).toContain('WorkflowExecutionContinuedAsNew');
-    record('entity', first.events);
+    recordGoldenHistory('entity', first.events);
   });
 });
